@@ -1,0 +1,147 @@
+// POST /chat/completions: validate → check model and key → limits.admit → provider → JSON or SSE.
+import { Elysia } from "elysia";
+import type { Config } from "../config/schema.ts";
+import type { Limiter, Admission } from "../limits/limiter.ts";
+import { estimateTokens } from "../limits/estimate.ts";
+import type { Logger } from "../observability/log.ts";
+import { logRequest } from "../observability/request-log.ts";
+import { modelNotAllowed, modelNotFound } from "../openai/errors.ts";
+import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema, type ChatRequest } from "../openai/schemas.ts";
+import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
+import { upstreamFailed } from "../openai/errors.ts";
+import type { CallContext } from "../providers/types.ts";
+import type { Router } from "../routing/router.ts";
+import { readJsonBody } from "./body.ts";
+import { stateOf, type RequestState } from "./context.ts";
+import { checkChatRequest } from "./validate.ts";
+
+export interface ChatDeps {
+  config: Config;
+  router: Router;
+  limiter: Limiter;
+  logger: Logger;
+  now: () => number;
+}
+
+interface TimeoutCapable {
+  timeout(request: Request, seconds: number): void;
+}
+
+export function chatRoutes(prefix: string, deps: ChatDeps) {
+  const limit = deps.config.server.body_limit_bytes;
+  return new Elysia({ name: `api.chat${prefix}`, prefix }).post(
+    "/chat/completions",
+    ({ body, request, server }) => handleChat(body, request, server, deps),
+    {
+      parse: ({ request }) => readJsonBody(request, limit),
+      body: ChatRequestSchema,
+      response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 504: ErrorBodySchema },
+      detail: {
+        summary: "Create a chat completion",
+        description: "OpenAI-compatible. With `stream: true` the answer is Server-Sent Events of chat.completion.chunk objects ending with `data: [DONE]`.",
+      },
+    },
+  );
+}
+
+async function handleChat(body: ChatRequest, request: Request, server: TimeoutCapable | null, deps: ChatDeps): Promise<Response> {
+  const s = stateOf(request)!;
+  const principal = s.principal!;
+  checkChatRequest(body);
+  const route = deps.router.resolve(body.model);
+  if (!route) throw modelNotFound(body.model);
+  if (principal.allowed && !principal.allowed.has(body.model)) throw modelNotAllowed(body.model);
+  const stream = body.stream === true;
+  s.log.model = body.model;
+  s.log.provider = route.deployment.provider;
+  s.log.upstream_model = route.deployment.upstreamModel;
+  s.log.stream = stream;
+
+  const admission = await deps.limiter.admit({
+    principal,
+    model: body.model,
+    estimatedTokens: estimateTokens(body, deps.config.rate_limit.default_completion_tokens),
+  });
+  s.rateHeaders = admission.headers;
+  // A model may think for minutes before its first byte: no idle cut-off while this request is in flight.
+  server?.timeout(request, 0);
+
+  const warnings: string[] = [];
+  const ctx: CallContext = {
+    requestId: s.id,
+    publicModel: body.model,
+    signal: AbortSignal.any([request.signal, AbortSignal.timeout(route.timeoutMs)]),
+    timeoutMs: route.timeoutMs,
+    now: deps.now,
+    meter: { usage: null, text: "", firstByteAt: null, failed: false },
+    warn: (m) => warnings.push(m),
+  };
+  // Logged only when something was noted, so the common line stays short.
+  Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.length ? warnings : undefined) });
+  const headers: Record<string, string> = { "x-request-id": s.id, ...admission.headers };
+  try {
+    if (!stream) {
+      const completion = await route.provider.complete(body, route.deployment, ctx);
+      admission.settle(completion.usage?.total_tokens ?? null);
+      s.log.tokens_in = completion.usage?.prompt_tokens;
+      s.log.tokens_out = completion.usage?.completion_tokens;
+      s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;
+      logRequest(deps.logger, s, 200);
+      headers["content-type"] = "application/json";
+      return new Response(JSON.stringify(completion), { headers });
+    }
+    const upstream = await route.provider.stream(body, route.deployment, ctx);
+    return new Response(meteredStream(upstream, ctx, admission, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
+  } catch (err) {
+    admission.settle(0);
+    throw err;
+  }
+}
+
+/**
+ * Forwards the provider's SSE bytes as they come and, when the stream ends or the client leaves,
+ * settles the limiter and writes the log line — exactly once.
+ */
+function meteredStream(upstream: ReadableStream<Uint8Array>, ctx: CallContext, admission: Admission, s: RequestState, deps: ChatDeps) {
+  const reader = upstream.getReader();
+  const start = s.start;
+  let ended = false;
+  const end = (status: number, error?: string) => {
+    if (ended) return;
+    ended = true;
+    const usage = ctx.meter.usage;
+    admission.settle(usage ? usage.total_tokens : null);
+    if (usage) {
+      s.log.tokens_in = usage.prompt_tokens;
+      s.log.tokens_out = usage.completion_tokens;
+    }
+    if (ctx.meter.firstByteAt !== null) s.log.ttfb_ms = Math.round((ctx.meter.firstByteAt - start) * 1000) / 1000;
+    logRequest(deps.logger, s, status, error ? { error } : undefined);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        try {
+          const r = await reader.read();
+          if (r.done) {
+            c.close();
+            end(200, ctx.meter.failed ? "stream ended with an error event" : undefined);
+            return;
+          }
+          if (ctx.meter.firstByteAt === null) ctx.meter.firstByteAt = performance.now();
+          c.enqueue(r.value);
+        } catch {
+          // Providers end their own streams cleanly; this is the last line of defence.
+          c.enqueue(encodeError(upstreamFailed("The provider stream failed.")));
+          c.close();
+          end(200, "stream broke");
+        }
+      },
+      cancel() {
+        end(499, "client closed the stream");
+        return reader.cancel().catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

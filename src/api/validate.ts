@@ -1,0 +1,102 @@
+// Turns schema failures into OpenAI 400s naming the field, and checks the rules a schema cannot express.
+import type { ValueError } from "@sinclair/typebox/errors";
+import { invalidRequest, type GatewayError } from "../openai/errors.ts";
+import type { ChatRequest } from "../openai/schemas.ts";
+
+/** `/messages/0/content` → `messages[0].content`: how OpenAI names a field in `param`. */
+export function paramFromPointer(pointer: string): string | null {
+  const name = pointer
+    .split("/")
+    .filter(Boolean)
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
+    .reduce((acc, p) => (/^\d+$/.test(p) ? `${acc}[${p}]` : acc ? `${acc}.${p}` : p), "");
+  return name || null;
+}
+
+/**
+ * A union's own error ("Expected union value") says nothing useful; descend into the variant that got
+ * furthest (deepest path), preferring one that is not merely "expected null".
+ */
+function mostSpecific(e: ValueError): ValueError {
+  let best = e;
+  if (e.errors && e.errors.length > 0) {
+    let bestDepth = -1;
+    for (const it of e.errors) {
+      const first = it.First();
+      if (!first) continue;
+      const depth = first.path.split("/").length + (first.message === "Expected null" ? -0.5 : 0);
+      if (depth > bestDepth) {
+        bestDepth = depth;
+        best = first;
+      }
+    }
+    if (best !== e) return mostSpecific(best);
+  }
+  return best;
+}
+
+export function validationError(e: ValueError | undefined): GatewayError {
+  if (!e) return invalidRequest("The request body is invalid.");
+  const s = mostSpecific(e);
+  const param = paramFromPointer(s.path);
+  const description = (s.schema as { description?: unknown }).description;
+  let detail = s.message.charAt(0).toLowerCase() + s.message.slice(1);
+  if (s.message === "Expected required property") detail = "is required";
+  else if (typeof description === "string" && /pattern/.test(s.message)) detail = `must be ${description}`;
+  if (!param) return invalidRequest(`Invalid request body: ${detail}.`);
+  return invalidRequest(s.message === "Expected required property" ? `Missing required parameter: '${param}'.` : `Invalid '${param}': ${detail}.`, param);
+}
+
+const DATA_IMAGE = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$/i;
+
+/** The cross-field rules of the contract; throws the first violation. */
+export function checkChatRequest(req: ChatRequest): void {
+  req.messages.forEach((m, i) => {
+    const at = `messages[${i}]`;
+    const hasCalls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
+    if (m.content === null || m.content === undefined) {
+      if (m.role === "assistant" && hasCalls) return;
+      throw invalidRequest(
+        m.content === null
+          ? `Invalid '${at}.content': null is allowed only on an assistant message with tool_calls.`
+          : `Missing required parameter: '${at}.content'.`,
+        `${at}.content`,
+      );
+    }
+    if (m.tool_calls !== undefined && m.role !== "assistant") {
+      throw invalidRequest(`Invalid '${at}.tool_calls': only assistant messages may carry tool_calls.`, `${at}.tool_calls`);
+    }
+    if (m.role === "tool" && typeof m.tool_call_id !== "string") {
+      throw invalidRequest(`Missing required parameter: '${at}.tool_call_id' (a tool message answers one tool call).`, `${at}.tool_call_id`);
+    }
+    if (Array.isArray(m.content)) {
+      m.content.forEach((p, j) => {
+        if (p.type !== "image_url") return;
+        if (m.role !== "user") {
+          throw invalidRequest(`Invalid '${at}.content[${j}]': image parts are only allowed in user messages.`, `${at}.content[${j}]`);
+        }
+        const url = p.image_url.url;
+        if (url.startsWith("data:") && !DATA_IMAGE.test(url)) {
+          throw invalidRequest(
+            `Invalid '${at}.content[${j}].image_url.url': a data URI must be a base64-encoded image (data:image/<type>;base64,...).`,
+            `${at}.content[${j}].image_url.url`,
+          );
+        }
+      });
+    }
+  });
+  const choice = req.tool_choice;
+  if (choice !== undefined && choice !== "none" && !req.tools?.length) {
+    throw invalidRequest("Invalid 'tool_choice': tool_choice is only allowed when 'tools' are specified.", "tool_choice");
+  }
+  if (typeof choice === "object" && !req.tools!.some((t) => t.function.name === choice.function.name)) {
+    throw invalidRequest(`Invalid 'tool_choice': no tool named '${choice.function.name}' in 'tools'.`, "tool_choice");
+  }
+  if (req.tools) {
+    const names = new Set<string>();
+    req.tools.forEach((t, i) => {
+      if (names.has(t.function.name)) throw invalidRequest(`Invalid 'tools[${i}].function.name': duplicate tool name '${t.function.name}'.`, `tools[${i}].function.name`);
+      names.add(t.function.name);
+    });
+  }
+}

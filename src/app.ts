@@ -1,0 +1,101 @@
+// createApp(config) → the Elysia app: request state and auth first, one error handler, route groups in request order.
+import { Elysia } from "elysia";
+import { openapi } from "@elysiajs/openapi";
+import type { Config } from "./config/schema.ts";
+import { buildKeyRing, type KeyRing } from "./auth/keys.ts";
+import { createMemoryLimiter } from "./limits/memory-store.ts";
+import type { Limiter } from "./limits/limiter.ts";
+import { createStdoutLogger, type Logger } from "./observability/log.ts";
+import { logRequest } from "./observability/request-log.ts";
+import { GatewayError, invalidRequest, routeNotFound, statusOf, toErrorResponse } from "./openai/errors.ts";
+import { buildProviders } from "./providers/registry.ts";
+import { buildRouter, type Router } from "./routing/router.ts";
+import { chatRoutes } from "./api/chat.ts";
+import { modelRoutes } from "./api/models.ts";
+import { healthRoutes } from "./api/health.ts";
+import { isApiPath, pathOf, requestIdFrom, setState, stateOf } from "./api/context.ts";
+import { validationError } from "./api/validate.ts";
+import pkg from "../package.json" with { type: "json" };
+
+export interface AppDeps {
+  logger?: Logger;
+  limiter?: Limiter;
+  now?: () => number;
+}
+
+export interface Gateway {
+  app: Elysia;
+  keys: KeyRing;
+  router: Router;
+  limiter: Limiter;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+/** Maps whatever reached onError to a GatewayError; anything unexpected is a bug and stays a 500. */
+function asGatewayError(code: unknown, error: unknown, request: Request): GatewayError | undefined {
+  if (error instanceof GatewayError) return error;
+  if (code === "VALIDATION") return validationError((error as { valueError?: Parameters<typeof validationError>[0] }).valueError);
+  if (code === "PARSE") return invalidRequest("We could not parse the JSON body of your request. Send a valid JSON object.");
+  if (code === "NOT_FOUND") return routeNotFound(request.method, pathOf(request.url));
+  return undefined;
+}
+
+export function createApp(config: Config, deps: AppDeps = {}): Gateway {
+  const logger = deps.logger ?? createStdoutLogger();
+  const keys = buildKeyRing(config);
+  const router = buildRouter(config, buildProviders(config));
+  const limiter = deps.limiter ?? createMemoryLimiter();
+  const now = deps.now ?? Date.now;
+
+  const app = new Elysia({ name: "switchboard" })
+    .use(
+      openapi({
+        path: "/docs",
+        documentation: {
+          info: { title: "Switchboard", version: pkg.version, description: "OpenAI-compatible LLM gateway. Every /v1 and /api/v1 route takes `Authorization: Bearer <key>`." },
+          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+          security: [{ bearer: [] }],
+        },
+      }),
+    )
+    .onRequest(({ request }) => {
+      const path = pathOf(request.url);
+      const s = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, log: {}, logged: false };
+      setState(request, s);
+      // Authenticate before the body is read or validated: an unknown caller learns nothing about the API.
+      if (isApiPath(path)) (s as { principal?: unknown }).principal = keys.authenticate(request.headers.get("authorization"));
+    })
+    .onError(async ({ code, error, request }) => {
+      const s = stateOf(request);
+      const g = asGatewayError(code, error, request);
+      if (!g) {
+        // A bug: the details go to the log with the request id, never to the client.
+        logger.error("unhandled error", {
+          request_id: s?.id,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        });
+      }
+      const headers: Record<string, string> = {};
+      if (s) {
+        headers["x-request-id"] = s.id;
+        if (s.principal) {
+          try {
+            Object.assign(headers, s.rateHeaders ?? (await limiter.peek(s.principal)));
+          } catch {
+            // Headers are informative; a store failure must not turn an error answer into another error.
+          }
+        }
+        logRequest(logger, s, statusOf(g ?? error), { error: g ? `${g.kind}: ${g.message}` : "internal error" });
+      }
+      return toErrorResponse(g ?? error, headers);
+    })
+    .use(healthRoutes())
+    .use(modelRoutes("/v1", config, limiter))
+    .use(modelRoutes("/api/v1", config, limiter))
+    .use(chatRoutes("/v1", { config, router, limiter, logger, now }))
+    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now }));
+
+  return { app: app as unknown as Elysia, keys, router, limiter, logger, close: () => limiter.close() };
+}

@@ -1,0 +1,60 @@
+// One structured JSON line per request on stdout, written without blocking the request path.
+export interface RequestLogLine {
+  request_id: string;
+  method: string;
+  path: string;
+  status: number;
+  latency_ms: number;
+  key?: string;
+  model?: string;
+  provider?: string;
+  upstream_model?: string;
+  stream?: boolean;
+  ttfb_ms?: number;
+  tokens_in?: number;
+  tokens_out?: number;
+  error?: string;
+  warnings?: string[];
+}
+
+export interface Logger {
+  request(line: RequestLogLine): void;
+  /** Operational messages (start-up, store outages); never request contents or secrets. */
+  info(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Buffers lines and flushes them once per tick, so a burst of requests costs one write. */
+export function createStdoutLogger(sink: { write(s: string): void } = process.stdout): Logger {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    const out = pending.join("");
+    pending = [];
+    sink.write(out);
+  };
+  const push = (o: object) => {
+    pending.push(JSON.stringify({ time: new Date().toISOString(), ...o }) + "\n");
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+  return {
+    request: (line) => push({ level: "info", msg: "request", ...line }),
+    info: (msg, fields) => push({ level: "info", msg, ...fields }),
+    error: (msg, fields) => push({ level: "error", msg, ...fields }),
+  };
+}
+
+/** Keeps lines in memory: for tests, and for embedding the gateway where stdout is not wanted. */
+export function createMemoryLogger(): Logger & { lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return {
+    lines,
+    request: (line) => lines.push({ level: "info", msg: "request", ...line }),
+    info: (msg, fields) => lines.push({ level: "info", msg, ...fields }),
+    error: (msg, fields) => lines.push({ level: "error", msg, ...fields }),
+  };
+}

@@ -1,0 +1,116 @@
+// Typed gateway failures and the one mapping from a failure to HTTP status, headers and OpenAI error body.
+import type { ErrorBody } from "./schemas.ts";
+
+export type ErrorKind =
+  | "invalid_request"
+  | "unauthorized"
+  | "model_not_allowed"
+  | "model_not_found"
+  | "route_not_found"
+  | "request_too_large"
+  | "rate_limited"
+  | "upstream_client_error"
+  | "upstream_failed"
+  | "upstream_timeout"
+  | "client_closed"
+  | "internal";
+
+export interface GatewayErrorInit {
+  param?: string | null;
+  /** Provider-supplied status for `upstream_client_error` (a 4xx the client should see as-is). */
+  status?: number;
+  type?: string;
+  code?: string | null;
+  headers?: Record<string, string>;
+  /** Whether another attempt (same or other target) may succeed: read by routing, never by the mapping. */
+  retryable?: boolean;
+  /** Seconds the provider asked us to wait, when it said so. */
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+/** A failure with a known meaning. Anything else that reaches the error handler is a bug (500). */
+export class GatewayError extends Error {
+  readonly kind: ErrorKind;
+  readonly param: string | null;
+  readonly init: GatewayErrorInit;
+  constructor(kind: ErrorKind, message: string, init: GatewayErrorInit = {}) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.name = "GatewayError";
+    this.kind = kind;
+    this.param = init.param ?? null;
+    this.init = init;
+  }
+  get retryable(): boolean {
+    return this.init.retryable ?? false;
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null) =>
+  new GatewayError("invalid_request", message, { param });
+export const unauthorized = (message = "Incorrect or missing API key. Send it as 'Authorization: Bearer <key>'.") =>
+  new GatewayError("unauthorized", message);
+export const modelNotAllowed = (model: string) =>
+  new GatewayError("model_not_allowed", `This API key is not allowed to use the model '${model}'.`, { param: "model" });
+export const modelNotFound = (model: string) =>
+  new GatewayError("model_not_found", `The model '${model}' does not exist or you do not have access to it.`, { param: "model" });
+export const routeNotFound = (method: string, path: string) =>
+  new GatewayError("route_not_found", `Invalid URL (${method} ${path}).`);
+export const requestTooLarge = (limitBytes: number) =>
+  new GatewayError("request_too_large", `Request body is larger than the limit of ${limitBytes} bytes.`);
+export const rateLimited = (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
+  new GatewayError("rate_limited", message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), headers });
+export const upstreamFailed = (message: string, init: GatewayErrorInit = {}) =>
+  new GatewayError("upstream_failed", message, { retryable: true, ...init });
+export const clientClosed = () => new GatewayError("client_closed", "The client closed the request.");
+export const upstreamTimeout = (ms: number) =>
+  new GatewayError("upstream_timeout", `The provider did not answer within ${ms} ms.`, { retryable: true });
+
+interface Mapped {
+  status: number;
+  type: string;
+  code: string | null;
+}
+
+const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
+  invalid_request: { status: 400, type: "invalid_request_error", code: null },
+  unauthorized: { status: 401, type: "invalid_request_error", code: "invalid_api_key" },
+  model_not_allowed: { status: 403, type: "permission_error", code: "model_not_allowed" },
+  model_not_found: { status: 404, type: "invalid_request_error", code: "model_not_found" },
+  // The contract gives unknown routes the same row as unknown models.
+  route_not_found: { status: 404, type: "invalid_request_error", code: "model_not_found" },
+  request_too_large: { status: 413, type: "invalid_request_error", code: "request_too_large" },
+  rate_limited: { status: 429, type: "rate_limit_error", code: "rate_limit_exceeded" },
+  upstream_failed: { status: 502, type: "upstream_error", code: null },
+  upstream_timeout: { status: 504, type: "timeout_error", code: null },
+  // Never sent (nobody is listening); 499 is what the request log records, as nginx does.
+  client_closed: { status: 499, type: "client_closed", code: null },
+  internal: { status: 500, type: "server_error", code: null },
+};
+
+function mapping(err: GatewayError): Mapped {
+  if (err.kind !== "upstream_client_error") return fixed[err.kind];
+  const { status = 400, type = "invalid_request_error", code = null } = err.init;
+  if (status === 429) return { status, type: "rate_limit_error", code: code ?? "rate_limit_exceeded" };
+  return { status, type, code };
+}
+
+export function errorBody(err: GatewayError): ErrorBody {
+  const m = mapping(err);
+  return { error: { message: err.message, type: m.type, param: err.param, code: m.code } };
+}
+
+/** The one place a failure becomes an HTTP answer. Unknown errors become a generic 500 with no internals. */
+export function toErrorResponse(err: unknown, extraHeaders?: Record<string, string>): Response {
+  const g = err instanceof GatewayError ? err : new GatewayError("internal", "The gateway hit an internal error.");
+  const m = mapping(g);
+  const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders, ...g.init.headers };
+  if (m.status === 429 || g.init.retryAfter !== undefined) {
+    headers["retry-after"] = String(Math.max(1, Math.ceil(g.init.retryAfter ?? 1)));
+  }
+  return new Response(JSON.stringify(errorBody(g)), { status: m.status, headers });
+}
+
+export function statusOf(err: unknown): number {
+  return err instanceof GatewayError ? mapping(err).status : 500;
+}

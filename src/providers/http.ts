@@ -1,0 +1,153 @@
+// The only fetch to providers: abort signal and deadline wired in, failures classified, keys never logged.
+import { clientClosed, GatewayError, upstreamFailed, upstreamTimeout } from "../openai/errors.ts";
+import { DONE, encodeChunk, encodeError, sseEvents, type SseEvent } from "../openai/sse.ts";
+import type { ChatCompletionChunk } from "../openai/schemas.ts";
+import type { CallContext, StreamMeter, StreamTranslator } from "./types.ts";
+
+export interface UpstreamRequest {
+  url: string;
+  method?: "GET" | "POST";
+  headers: Record<string, string>;
+  body?: string;
+}
+
+/** Turns a provider's non-2xx answer into a typed failure. Must not echo provider auth messages. */
+export type ErrorMapper = (status: number, bodyText: string, headers: Headers) => GatewayError;
+
+/** What a thrown fetch/read error means for this call: deadline, client gone, or a broken connection. */
+export function classifyFailure(err: unknown, ctx: CallContext): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (ctx.signal.aborted) {
+    const reason: unknown = ctx.signal.reason;
+    if (reason instanceof DOMException && reason.name === "TimeoutError") return upstreamTimeout(ctx.timeoutMs);
+    if (reason instanceof GatewayError) return reason;
+    return clientClosed();
+  }
+  return upstreamFailed("Could not reach the provider or the connection broke.", { cause: err });
+}
+
+/** POSTs to a provider; resolves with a 2xx Response, or throws a GatewayError. */
+export async function upstreamFetch(req: UpstreamRequest, ctx: CallContext, mapError: ErrorMapper): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(req.url, {
+      method: req.method ?? "POST",
+      headers: req.headers,
+      body: req.body,
+      signal: ctx.signal,
+      // Bun would follow a redirect with the provider key attached; a provider never needs that.
+      redirect: "manual",
+    });
+  } catch (err) {
+    throw classifyFailure(err, ctx);
+  }
+  if (res.status >= 200 && res.status < 300) return res;
+  let text = "";
+  try {
+    text = await res.text();
+  } catch (err) {
+    throw classifyFailure(err, ctx);
+  }
+  throw mapError(res.status, text, res.headers);
+}
+
+/** Reads a JSON body; an unreadable or unparseable one is the provider's fault (502). */
+export async function readJson(res: Response, ctx: CallContext): Promise<unknown> {
+  let text: string;
+  try {
+    text = await res.text();
+  } catch (err) {
+    throw classifyFailure(err, ctx);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw upstreamFailed("The provider returned a response that is not valid JSON.");
+  }
+}
+
+/** Parses a `Retry-After` header (seconds or HTTP date) into whole seconds, when present. */
+export function retryAfterSeconds(headers: Headers, now = Date.now()): number | undefined {
+  const v = headers.get("retry-after");
+  if (!v) return undefined;
+  const n = Number(v);
+  if (Number.isFinite(n) && n >= 0) return Math.max(1, Math.ceil(n));
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(1, Math.ceil((at - now) / 1000)) : undefined;
+}
+
+export function parseJsonSafe(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records what a chunk delivers: usage for accounting, text for an estimate if the stream is cut. */
+export function meterChunk(meter: StreamMeter, chunk: ChatCompletionChunk): void {
+  if (chunk.usage) meter.usage = chunk.usage;
+  for (const c of chunk.choices) {
+    if (c.delta.content) meter.text += c.delta.content;
+    if (c.delta.tool_calls) for (const tc of c.delta.tool_calls) if (tc.function?.arguments) meter.text += tc.function.arguments;
+  }
+}
+
+/**
+ * Runs a provider's SSE body through a pure translator and encodes OpenAI chunks, pulled by the client
+ * (backpressure) and cancelled with it. Ends with [DONE], or with one error event when the upstream fails,
+ * sends an error event (the translator throws a GatewayError), or breaks off.
+ */
+export function translateSse<E>(
+  body: ReadableStream<Uint8Array>,
+  parse: (ev: SseEvent) => E | undefined,
+  translator: StreamTranslator<E>,
+  ctx: CallContext,
+): ReadableStream<Uint8Array> {
+  const events = sseEvents(body);
+  let finished = false;
+  const send = (c: ReadableStreamDefaultController<Uint8Array>, chunks: ChatCompletionChunk[]) => {
+    for (const chunk of chunks) {
+      meterChunk(ctx.meter, chunk);
+      c.enqueue(encodeChunk(chunk));
+    }
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        if (finished) return;
+        try {
+          for (;;) {
+            const next = await events.next();
+            if (next.done) {
+              send(c, translator.end());
+              c.enqueue(DONE);
+              finished = true;
+              c.close();
+              return;
+            }
+            const e = parse(next.value);
+            if (e === undefined) continue;
+            const out = translator.push(e);
+            if (out.length > 0) {
+              send(c, out);
+              return;
+            }
+          }
+        } catch (err) {
+          finished = true;
+          ctx.meter.failed = true;
+          const g = classifyFailure(err, ctx);
+          if (g.kind !== "client_closed") c.enqueue(encodeError(g));
+          c.close();
+          void events.return(undefined).catch(() => {});
+        }
+      },
+      async cancel() {
+        finished = true;
+        await events.return(undefined).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}

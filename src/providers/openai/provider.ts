@@ -1,0 +1,73 @@
+// OpenAI-type providers (OpenAI and every compatible server): JSON and byte passthrough, rewriting only `model`.
+import type { ProviderConfig } from "../../config/schema.ts";
+import type { ChatCompletion, ChatRequest } from "../../openai/schemas.ts";
+import { upstreamFailed } from "../../openai/errors.ts";
+import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
+import type { CallContext, Deployment, Provider, ProviderFactory } from "../types.ts";
+import { mapOpenAIError } from "./errors.ts";
+import { passthroughStream } from "./passthrough.ts";
+
+export interface OpenAICompatibleOptions {
+  /** Full chat-completions URL for a deployment. */
+  chatUrl: (d: Deployment) => string;
+  /** Headers for every call (auth included), built once. */
+  headers: Record<string, string>;
+  mapError?: ErrorMapper;
+}
+
+/** The body sent upstream: the client's own (unknown fields included), with the upstream model and usage on. */
+export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean): string {
+  const body: Record<string, unknown> = { ...req, model: d.upstreamModel };
+  if (stream) {
+    body.stream = true;
+    // Always ask for the usage chunk: clients get it per the contract, and token limits settle on it.
+    body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
+  } else {
+    delete body.stream_options;
+  }
+  return JSON.stringify(body);
+}
+
+function isCompletion(v: unknown): v is ChatCompletion {
+  return !!v && typeof v === "object" && Array.isArray((v as { choices?: unknown }).choices);
+}
+
+/** A provider speaking the OpenAI wire format at `chatUrl` (OpenAI, vLLM, Ollama, Groq… and Azure). */
+export function openAICompatible(name: string, opts: OpenAICompatibleOptions): Provider {
+  const mapError = opts.mapError ?? mapOpenAIError;
+  const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) =>
+    upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream) }, ctx, mapError);
+  return {
+    name,
+    async complete(req, d, ctx) {
+      const res = await post(req, d, ctx, false);
+      const body = await readJson(res, ctx);
+      if (!isCompletion(body)) throw upstreamFailed("The provider returned an unexpected response shape.");
+      body.model = ctx.publicModel;
+      return body;
+    },
+    async stream(req, d, ctx) {
+      const res = await post(req, d, ctx, true);
+      if (!res.body) throw upstreamFailed("The provider returned an empty stream.");
+      const type = res.headers.get("content-type") ?? "";
+      if (!type.includes("text/event-stream")) {
+        await res.body.cancel().catch(() => {});
+        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
+      }
+      return passthroughStream(res.body, ctx.publicModel, ctx);
+    },
+  };
+}
+
+export function authHeaders(config: ProviderConfig, auth: Record<string, string>): Record<string, string> {
+  return { "content-type": "application/json", accept: "application/json, text/event-stream", ...config.headers, ...auth };
+}
+
+export const createOpenAIProvider: ProviderFactory = (name, config) => {
+  const base = (config.base_url ?? "https://api.openai.com/v1").replace(/\/+$/, "");
+  const url = `${base}/chat/completions`;
+  return openAICompatible(name, {
+    chatUrl: () => url,
+    headers: authHeaders(config, config.api_key ? { authorization: `Bearer ${config.api_key}` } : {}),
+  });
+};

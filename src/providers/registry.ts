@@ -1,0 +1,23 @@
+// Provider type → factory; the registry of provider instances is built once from the config at start-up.
+import type { Config, ProviderConfig } from "../config/schema.ts";
+import type { Provider, ProviderFactory } from "./types.ts";
+import { createOpenAIProvider } from "./openai/provider.ts";
+import { createEchoProvider } from "./echo/provider.ts";
+
+const factories: Partial<Record<ProviderConfig["type"], ProviderFactory>> = {
+  openai: createOpenAIProvider,
+  echo: createEchoProvider,
+};
+
+/** Checked at config load: a type listed in the schema but not built yet fails start-up, not a request. */
+export const supportedProviderTypes = (): string[] => Object.keys(factories);
+
+export function buildProviders(config: Config): Map<string, Provider> {
+  const out = new Map<string, Provider>();
+  for (const [name, pc] of Object.entries(config.providers)) {
+    const factory = factories[pc.type];
+    if (!factory) throw new Error(`providers.${name}.type: provider type '${pc.type}' is not supported by this build`);
+    out.set(name, factory(name, pc, { timeoutMs: pc.timeout_ms ?? config.server.upstream_timeout_ms }));
+  }
+  return out;
+}

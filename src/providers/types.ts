@@ -1,0 +1,56 @@
+// The provider contract every adapter implements, and the per-call context the gateway hands it.
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Usage } from "../openai/schemas.ts";
+import type { ModelConfig, ProviderConfig } from "../config/schema.ts";
+
+/** One concrete place a model id is served from: a provider instance and its name for the model. */
+export interface Deployment {
+  /** Provider instance name from the config (`providers.<name>`). */
+  provider: string;
+  upstreamModel: string;
+  /** The model entry it came from (per-model defaults such as `max_tokens`, Azure `deployment`). */
+  model: ModelConfig;
+}
+
+/** What a stream has delivered so far; read by the gateway for logs and token accounting. */
+export interface StreamMeter {
+  /** The provider's reported usage, once seen (the usage chunk). */
+  usage: Usage | null;
+  /** Text (content and tool-call argument fragments) already sent to the client: estimates usage on abort. */
+  text: string;
+  /** performance.now() when the first byte went to the client. */
+  firstByteAt: number | null;
+  /** Set when the stream ended with an error event instead of [DONE]. */
+  failed: boolean;
+}
+
+export interface CallContext {
+  requestId: string;
+  /** The model id the client asked for: responses carry it back as `model`. */
+  publicModel: string;
+  /** Aborted when the client leaves or the deadline passes; wire it into every upstream fetch. */
+  signal: AbortSignal;
+  /** Milliseconds of the upstream limit (for the timeout error message). */
+  timeoutMs: number;
+  now: () => number;
+  meter: StreamMeter;
+  /** Logs a non-fatal note (an unsupported parameter dropped, a value mapped) for this request. */
+  warn: (message: string) => void;
+}
+
+export interface Provider {
+  readonly name: string;
+  complete(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ChatCompletion>;
+  /**
+   * Resolves once the upstream answered 2xx (a retry or fallback is still possible until then) with the
+   * OpenAI SSE bytes to send: chunks, then `data: [DONE]`, or one error event and the end. Updates ctx.meter.
+   */
+  stream(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+}
+
+/** Pure, one per stream: no I/O, no clock, no module state. Throw a GatewayError for an upstream error event. */
+export interface StreamTranslator<E> {
+  push(event: E): ChatCompletionChunk[];
+  end(): ChatCompletionChunk[];
+}
+
+export type ProviderFactory = (name: string, config: ProviderConfig, defaults: { timeoutMs: number }) => Provider;
