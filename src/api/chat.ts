@@ -6,14 +6,14 @@ import { estimateTokens } from "../limits/estimate.ts";
 import type { Logger } from "../observability/log.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { modelNotAllowed, modelNotFound } from "../openai/errors.ts";
-import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema, type ChatRequest } from "../openai/schemas.ts";
+import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema } from "../openai/schemas.ts";
 import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
 import { upstreamFailed } from "../openai/errors.ts";
 import type { CallContext } from "../providers/types.ts";
 import type { Router } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { stateOf, type RequestState } from "./context.ts";
-import { checkChatRequest } from "./validate.ts";
+import { parseChatRequest } from "./validate.ts";
 
 export interface ChatDeps {
   config: Config;
@@ -27,16 +27,19 @@ interface TimeoutCapable {
   timeout(request: Request, seconds: number): void;
 }
 
+// The OpenAPI request body, from the same TypeBox schema the handler validates with (TypeBox schemas are JSON Schema).
+const chatBodyDoc = { required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(ChatRequestSchema)) as object } } };
+
 export function chatRoutes(prefix: string, deps: ChatDeps) {
   const limit = deps.config.server.body_limit_bytes;
   return new Elysia({ name: `api.chat${prefix}`, prefix }).post(
     "/chat/completions",
-    ({ body, request, server }) => handleChat(body, request, server, deps),
+    // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
+    ({ request, server }) => handleChat(request, server, limit, deps),
     {
-      parse: ({ request }) => readJsonBody(request, limit),
-      body: ChatRequestSchema,
       response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 504: ErrorBodySchema },
       detail: {
+        requestBody: chatBodyDoc,
         summary: "Create a chat completion",
         description: "OpenAI-compatible. With `stream: true` the answer is Server-Sent Events of chat.completion.chunk objects ending with `data: [DONE]`.",
       },
@@ -44,10 +47,10 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
   );
 }
 
-async function handleChat(body: ChatRequest, request: Request, server: TimeoutCapable | null, deps: ChatDeps): Promise<Response> {
+async function handleChat(request: Request, server: TimeoutCapable | null, limit: number, deps: ChatDeps): Promise<Response> {
   const s = stateOf(request)!;
   const principal = s.principal!;
-  checkChatRequest(body);
+  const body = parseChatRequest(await readJsonBody(request, limit));
   const route = deps.router.resolve(body.model);
   if (!route) throw modelNotFound(body.model);
   if (principal.allowed && !principal.allowed.has(body.model)) throw modelNotAllowed(body.model);

@@ -1,7 +1,19 @@
 // Turns schema failures into OpenAI 400s naming the field, and checks the rules a schema cannot express.
 import type { ValueError } from "@sinclair/typebox/errors";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { invalidRequest, type GatewayError } from "../openai/errors.ts";
-import type { ChatRequest } from "../openai/schemas.ts";
+import { ChatRequestSchema, type ChatRequest } from "../openai/schemas.ts";
+
+// Compiled once at start-up. Elysia's own body validation coerces ("hi" to an array, strings to objects),
+// which a JSON API must not, so the chat route validates with this strict checker instead.
+const chatRequest = TypeCompiler.Compile(ChatRequestSchema);
+
+/** Schema check plus the cross-field rules: the only way a body becomes a ChatRequest. */
+export function parseChatRequest(raw: unknown): ChatRequest {
+  if (!chatRequest.Check(raw)) throw validationError(chatRequest.Errors(raw).First());
+  checkChatRequest(raw);
+  return raw;
+}
 
 /** `/messages/0/content` → `messages[0].content`: how OpenAI names a field in `param`. */
 export function paramFromPointer(pointer: string): string | null {
@@ -18,6 +30,8 @@ export function paramFromPointer(pointer: string): string | null {
  * furthest (deepest path), preferring one that is not merely "expected null".
  */
 function mostSpecific(e: ValueError): ValueError {
+  const tagged = byTypeTag(e);
+  if (tagged) return tagged;
   let best = e;
   if (e.errors && e.errors.length > 0) {
     let bestDepth = -1;
@@ -33,6 +47,25 @@ function mostSpecific(e: ValueError): ValueError {
     if (best !== e) return mostSpecific(best);
   }
   return best;
+}
+
+/**
+ * Unions of objects told apart by a literal `type` (content parts, tool_choice): when the value's `type`
+ * matches a variant, that variant's error is the one that matters; when it matches none, `type` is wrong.
+ */
+function byTypeTag(e: ValueError): ValueError | undefined {
+  const variants = (e.schema as { anyOf?: { properties?: { type?: { const?: unknown } } }[] }).anyOf;
+  const value = e.value as { type?: unknown } | null;
+  if (!variants || !e.errors?.length || !value || typeof value !== "object" || Array.isArray(value)) return undefined;
+  const tags = variants.map((v) => v.properties?.type?.const);
+  if (!tags.some((t) => t !== undefined)) return undefined;
+  const i = tags.indexOf(value.type);
+  if (i === -1) {
+    const allowed = tags.filter((t) => t !== undefined).map((t) => `'${String(t)}'`).join(", ");
+    return { ...e, path: `${e.path}/type`, value: value.type, message: `Expected one of ${allowed}`, errors: [] };
+  }
+  const first = e.errors[i]?.First();
+  return first ? mostSpecific(first) : undefined;
 }
 
 export function validationError(e: ValueError | undefined): GatewayError {

@@ -21,7 +21,7 @@ export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean): 
   if (stream) {
     body.stream = true;
     // Always ask for the usage chunk: clients get it per the contract, and token limits settle on it.
-    body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
+    body.stream_options = { ...req.stream_options, include_usage: true };
   } else {
     delete body.stream_options;
   }

@@ -1,0 +1,179 @@
+// A fake OpenAI-type provider on port 0: real wire format (JSON, SSE, usage chunk, errors), fault modes, and a record of calls.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/**
+ * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
+ * `fault-<status>` (error body with that status), `fault-invalid-json`, `fault-hang` (never answers),
+ * `fault-hang-stream` (headers and one chunk, then silence), `fault-reset` (cut mid-stream),
+ * `fault-slow` (chunks 150 ms apart), `fault-html` (200 with a non-JSON body); anything else answers
+ * normally: a tool call when tools are offered and the last message is the user's, else text.
+ */
+export interface RecordedCall {
+  path: string;
+  headers: Record<string, string>;
+  body: Record<string, unknown>;
+  /** Set when the client went away (request aborted or response stream cancelled). */
+  aborted: boolean;
+}
+
+export interface OpenAIUpstream {
+  /** Base URL as the OpenAI SDK takes it: http://127.0.0.1:PORT/v1 */
+  url: string;
+  calls: RecordedCall[];
+  apiKey: string;
+  /** Resolves when `n` calls have been seen aborted (or rejects after `ms`). */
+  waitForAbort(n?: number, ms?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const fixture = (name: string) => readFileSync(join(import.meta.dir, "..", "fixtures", "openai", name), "utf8");
+const RECORDED_TEXT_CHUNKS = fixture("openai-text.chunks.txt").trim().split("\n");
+const RECORDED_TEXT_JSON = JSON.parse(fixture("openai-text.json")) as Record<string, unknown>;
+
+const enc = new TextEncoder();
+const sse = (o: unknown) => enc.encode(`data: ${typeof o === "string" ? o : JSON.stringify(o)}\n\n`);
+const errorBody = (message: string, type: string, code: string | null = null, param: string | null = null) =>
+  JSON.stringify({ error: { message, type, param, code } });
+
+interface Msg {
+  role: string;
+  content?: unknown;
+}
+
+export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Promise<OpenAIUpstream> {
+  const calls: RecordedCall[] = [];
+  const waiters: (() => void)[] = [];
+  const markAborted = (c: RecordedCall) => {
+    if (c.aborted) return;
+    c.aborted = true;
+    waiters.splice(0).forEach((w) => w());
+  };
+  let seq = 0;
+
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    idleTimeout: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      const headers = Object.fromEntries(req.headers.entries());
+      if (headers.authorization !== `Bearer ${apiKey}`) {
+        return Response.json(
+          JSON.parse(errorBody(`Incorrect API key provided: ${headers.authorization ?? "none"}.`, "invalid_request_error", "invalid_api_key")),
+          { status: 401 },
+        );
+      }
+      if (url.pathname !== "/v1/chat/completions" || req.method !== "POST") return new Response("not found", { status: 404 });
+      const body = (await req.json()) as Record<string, unknown>;
+      const call: RecordedCall = { path: url.pathname + url.search, headers, body, aborted: false };
+      calls.push(call);
+      req.signal.addEventListener("abort", () => markAborted(call));
+      const model = String(body.model);
+      const id = `chatcmpl-up${++seq}`;
+      const created = 1770000000 + seq;
+      const rid = { "x-request-id": `req_${seq}`, "openai-processing-ms": "12" };
+
+      const status = /^fault-(\d{3})$/.exec(model);
+      if (status) {
+        const code = Number(status[1]);
+        const h: Record<string, string> = { "content-type": "application/json", ...rid };
+        if (code === 429) h["retry-after"] = "7";
+        const msg =
+          code === 400 ? "This model's maximum context length is 128000 tokens." : code === 401 ? `Incorrect API key provided: ${apiKey}.` : code === 429 ? "Rate limit reached for requests" : "The server had an error while processing your request.";
+        const type = code === 400 ? "invalid_request_error" : code === 429 ? "requests" : "server_error";
+        return new Response(errorBody(msg, type, code === 400 ? "context_length_exceeded" : null, code === 400 ? "messages" : null), { status: code, headers: h });
+      }
+      if (model === "fault-invalid-json") return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
+      if (model === "fault-html") return new Response("<html>Bad gateway</html>", { headers: { "content-type": "text/html" } });
+      if (model === "fault-hang") {
+        await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
+        return new Response("gone", { status: 499 });
+      }
+
+      const messages = (body.messages as Msg[]) ?? [];
+      const last = messages[messages.length - 1];
+      const tools = body.tools as { function: { name: string } }[] | undefined;
+      const wantsTool = !!tools?.length && last?.role === "user" && body.tool_choice !== "none";
+      const usage = { prompt_tokens: 19, completion_tokens: wantsTool ? 17 : 10, total_tokens: wantsTool ? 36 : 29 };
+      const lastText = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
+      const answer = last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      const toolCall = wantsTool ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } } : null;
+
+      if (!body.stream) {
+        if (model === "recorded") return Response.json({ ...RECORDED_TEXT_JSON }, { headers: rid });
+        const message = toolCall ? { role: "assistant", content: null, tool_calls: [toolCall], refusal: null } : { role: "assistant", content: answer, refusal: null };
+        return Response.json(
+          { id, object: "chat.completion", created, model: `${model}-2024-08-06`, choices: [{ index: 0, message, logprobs: null, finish_reason: toolCall ? "tool_calls" : "stop" }], usage, system_fingerprint: "fp_test" },
+          { headers: rid },
+        );
+      }
+
+      const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      const base = { id, object: "chat.completion.chunk", created, model: `${model}-2024-08-06`, system_fingerprint: "fp_test" };
+      const chunk = (delta: object, finish: string | null = null) => ({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }], ...(includeUsage ? { usage: null } : {}) });
+      let events: unknown[];
+      if (model === "recorded") {
+        events = RECORDED_TEXT_CHUNKS.map((l) => JSON.parse(l)).filter((e: { usage?: unknown; choices: unknown[] }) => includeUsage || e.choices.length > 0);
+      } else if (toolCall) {
+        const args = toolCall.function.arguments;
+        events = [
+          chunk({ role: "assistant", content: null, tool_calls: [{ index: 0, id: toolCall.id, type: "function", function: { name: toolCall.function.name, arguments: "" } }], refusal: null }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(0, 9) } }] }),
+          chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(9) } }] }),
+          chunk({}, "tool_calls"),
+        ];
+      } else {
+        const words = answer.split(/(?<= )/);
+        events = [chunk({ role: "assistant", content: "", refusal: null }), ...words.map((w) => chunk({ content: w })), chunk({}, "stop")];
+      }
+      if (includeUsage && model !== "recorded") events.push({ ...base, choices: [], usage });
+      events.push("[DONE]");
+
+      let i = 0;
+      const stream = new ReadableStream<Uint8Array>({
+        async pull(c) {
+          if (model === "fault-slow" && i > 0) await Bun.sleep(150);
+          if (model === "fault-hang-stream" && i === 1) {
+            await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
+            return;
+          }
+          if (model === "fault-reset" && i === 3) {
+            c.error(new Error("connection reset by fixture"));
+            return;
+          }
+          const e = events[i++];
+          if (e === undefined) return c.close();
+          c.enqueue(sse(e));
+        },
+        cancel() {
+          markAborted(call);
+        },
+      });
+      return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...rid } });
+    },
+  });
+
+  return {
+    url: `http://127.0.0.1:${server.port}/v1`,
+    calls,
+    apiKey,
+    waitForAbort(n = 1, ms = 3000) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => calls.filter((c) => c.aborted).length >= n;
+        if (check()) return resolve();
+        const timer = setTimeout(() => reject(new Error(`upstream saw ${calls.filter((c) => c.aborted).length} aborts, wanted ${n}`)), ms);
+        const w = () => {
+          if (check()) {
+            clearTimeout(timer);
+            resolve();
+          } else waiters.push(w);
+        };
+        waiters.push(w);
+      });
+    },
+    async stop() {
+      await server.stop(true);
+    },
+  };
+}
