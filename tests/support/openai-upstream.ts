@@ -139,6 +139,8 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
             return;
           }
           if (model === "fault-reset" && i === 3) {
+            // Let the first chunks reach the wire, so the failure is truly mid-stream.
+            await Bun.sleep(50);
             c.error(new Error("connection reset by fixture"));
             return;
           }

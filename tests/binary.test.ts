@@ -1,0 +1,41 @@
+// The one executable: `bun build --compile` output serves the same API with the same flags.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dir = mkdtempSync(join(tmpdir(), "sb-bin-"));
+const bin = join(dir, "switchboard");
+let proc: ReturnType<typeof Bun.spawn> | undefined;
+const port = 20000 + Math.floor(Math.random() * 20000);
+
+beforeAll(async () => {
+  const root = join(import.meta.dir, "..");
+  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+  const cfg = join(dir, "c.yaml");
+  writeFileSync(cfg, "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n");
+  proc = Bun.spawn([bin, "--config", cfg, "--port", String(port)], { env: { ...process.env, BIN_TEST_KEY: "sk-binary-test-1" }, stdout: "ignore", stderr: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return;
+    await Bun.sleep(50);
+  }
+  throw new Error("compiled binary did not start");
+}, 120_000);
+afterAll(() => proc?.kill());
+
+test("the compiled binary answers JSON and streams", async () => {
+  const call = (stream: boolean) =>
+    fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-binary-test-1", "content-type": "application/json" },
+      body: JSON.stringify({ model: "echo", stream, messages: [{ role: "user", content: "compiled hello" }] }),
+    });
+  const json = (await (await call(false)).json()) as { choices: { message: { content: string } }[] };
+  expect(json.choices[0]!.message.content).toBe("compiled hello");
+  const sse = await (await call(true)).text();
+  expect(sse).toContain('"content":"compiled "');
+  expect(sse.trim().endsWith("data: [DONE]")).toBe(true);
+  const v = Bun.spawnSync([bin, "--version"]);
+  expect(v.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+});
