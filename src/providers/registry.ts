@@ -3,10 +3,12 @@ import type { Config, ProviderConfig } from "../config/schema.ts";
 import type { Provider, ProviderFactory } from "./types.ts";
 import { createOpenAIProvider } from "./openai/provider.ts";
 import { createEchoProvider } from "./echo/provider.ts";
+import { createAnthropicProvider } from "./anthropic/provider.ts";
 
 const factories: Partial<Record<ProviderConfig["type"], ProviderFactory>> = {
   openai: createOpenAIProvider,
   echo: createEchoProvider,
+  anthropic: createAnthropicProvider,
 };
 
 /** Checked at config load: a type listed in the schema but not built yet fails start-up, not a request. */

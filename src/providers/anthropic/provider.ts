@@ -1,0 +1,52 @@
+// Anthropic Messages API provider: the only impure file of the adapter (headers, fetch, stream wiring).
+import { upstreamFailed } from "../../openai/errors.ts";
+import { readJson, translateSse, upstreamFetch } from "../http.ts";
+import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
+import type { ChatRequest } from "../../openai/schemas.ts";
+import { mapAnthropicError } from "./errors.ts";
+import { DEFAULT_ANTHROPIC_VERSION, toAnthropicRequest } from "./request.ts";
+import { fromAnthropicResponse } from "./response.ts";
+import { createAnthropicStreamTranslator, parseAnthropicEvent } from "./stream.ts";
+
+export const createAnthropicProvider: ProviderFactory = (name, config) => {
+  // base_url as the official SDK takes it: the host, without /v1.
+  const url = `${(config.base_url ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`;
+  const version = config.anthropic_version ?? DEFAULT_ANTHROPIC_VERSION;
+  // Lower-cased so a config header cannot sit beside ours under another spelling; ours are set last.
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config.headers ?? {})) headers[k.toLowerCase()] = v;
+  headers["content-type"] = "application/json";
+  headers["anthropic-version"] = version;
+  if (config.api_key) headers["x-api-key"] = config.api_key;
+
+  const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
+    const body = toAnthropicRequest(req, d, ctx.warn, { anthropicVersion: version });
+    if (stream) body.stream = true;
+    return upstreamFetch({ url, headers, body: JSON.stringify(body) }, ctx, mapAnthropicError);
+  };
+  const created = (ctx: CallContext) => Math.floor(ctx.now() / 1000);
+
+  return {
+    name,
+    async complete(req, d, ctx) {
+      const res = await post(req, d, ctx, false);
+      const body = await readJson(res, ctx);
+      return fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx) });
+    },
+    async stream(req, d, ctx) {
+      const res = await post(req, d, ctx, true);
+      const type = res.headers.get("content-type") ?? "";
+      // Checked before resolving, so a proxy answering JSON to a stream request can still be retried or fallen back from.
+      if (!res.body || !type.includes("text/event-stream")) {
+        await res.body?.cancel().catch(() => {});
+        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
+      }
+      const translator = createAnthropicStreamTranslator({
+        id: `chatcmpl-${ctx.requestId}`,
+        created: created(ctx),
+        publicModel: ctx.publicModel,
+      });
+      return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), translator, ctx);
+    },
+  };
+};
