@@ -3,11 +3,15 @@ import type { Config, ProviderConfig } from "../config/schema.ts";
 import type { Provider, ProviderFactory } from "./types.ts";
 import { createOpenAIProvider } from "./openai/provider.ts";
 import { createEchoProvider } from "./echo/provider.ts";
+import { createGeminiProvider } from "./gemini/provider.ts";
+import { createAzureProvider } from "./azure/provider.ts";
 import { createAnthropicProvider } from "./anthropic/provider.ts";
 
 const factories: Partial<Record<ProviderConfig["type"], ProviderFactory>> = {
   openai: createOpenAIProvider,
   echo: createEchoProvider,
+  gemini: createGeminiProvider,
+  azure: createAzureProvider,
   anthropic: createAnthropicProvider,
 };
 

@@ -1,0 +1,36 @@
+// Azure OpenAI provider: the OpenAI passthrough at a deployment's URL, with `api-key` auth and `api-version`.
+import { authHeaders, openAICompatible } from "../openai/provider.ts";
+import type { Deployment, ProviderFactory } from "../types.ts";
+import { dropPromptFilterPreamble } from "./preamble.ts";
+
+/**
+ * `base_url` is the resource endpoint as the `openai` package's AzureOpenAI takes `endpoint`
+ * (https://my-resource.openai.azure.com); its baseURL form ending in `/openai` is accepted too.
+ */
+export function azureChatUrl(baseUrl: string, deployment: string, apiVersion: string): string {
+  const base = baseUrl.replace(/\/+$/, "").replace(/\/openai$/, "");
+  return `${base}/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(apiVersion)}`;
+}
+
+export const createAzureProvider: ProviderFactory = (name, config) => {
+  // Config load checks these too; a factory built some other way must not produce URLs with "undefined" in them.
+  const { base_url: baseUrl, api_version: apiVersion } = config;
+  if (!apiVersion) throw new Error(`providers.${name}.api_version: required for type azure (e.g. 2024-10-21)`);
+  if (!baseUrl) throw new Error(`providers.${name}.base_url: required for type azure (e.g. https://my-resource.openai.azure.com)`);
+  const urls = new Map<string, string>();
+  const chatUrl = (d: Deployment) => {
+    const deployment = d.model.deployment ?? d.upstreamModel;
+    let url = urls.get(deployment);
+    if (!url) urls.set(deployment, (url = azureChatUrl(baseUrl, deployment, apiVersion)));
+    return url;
+  };
+  // Without api_key, auth can still come from config `headers` (an Entra ID `authorization: Bearer …`).
+  const inner = openAICompatible(name, { chatUrl, headers: authHeaders(config, config.api_key ? { "api-key": config.api_key } : {}) });
+  return {
+    name,
+    complete: (req, d, ctx) => inner.complete(req, d, ctx),
+    async stream(req, d, ctx) {
+      return dropPromptFilterPreamble(await inner.stream(req, d, ctx));
+    },
+  };
+};

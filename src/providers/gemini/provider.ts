@@ -1,0 +1,62 @@
+// Gemini (Generative Language API v1beta) provider: the only impure file here — URLs, headers, fetch, stream wiring.
+import { upstreamFailed } from "../../openai/errors.ts";
+import type { ChatRequest } from "../../openai/schemas.ts";
+import { readJson, translateSse, upstreamFetch } from "../http.ts";
+import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
+import { mapGeminiError } from "./errors.ts";
+import { toGeminiRequest } from "./request.ts";
+import { fromGeminiResponse, type ResponseMeta } from "./response.ts";
+import { createGeminiStreamTranslator } from "./stream.ts";
+
+export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
+
+/**
+ * `base_url` as `@google/genai` takes it (`httpOptions.baseUrl`: host, no version); a base that already ends
+ * in a version (…/v1beta) is used as it is, so a copied REST URL works too.
+ */
+export function geminiModelUrl(baseUrl: string | undefined, model: string, stream: boolean): string {
+  const base = (baseUrl ?? GEMINI_BASE_URL).replace(/\/+$/, "");
+  const versioned = /\/v\d+(alpha|beta)?\d*$/.test(base) ? base : `${base}/v1beta`;
+  // "gemini-2.0-flash" and "models/gemini-2.0-flash" name the same model; "tunedModels/x" is its own resource.
+  const resource = model.includes("/") ? model : `models/${model}`;
+  const path = resource.split("/").map(encodeURIComponent).join("/");
+  return `${versioned}/${path}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`;
+}
+
+const metaOf = (ctx: CallContext): ResponseMeta => ({
+  id: `chatcmpl-${ctx.requestId}`,
+  created: Math.floor(ctx.now() / 1000),
+  model: ctx.publicModel,
+  requestId: ctx.requestId,
+});
+
+export const createGeminiProvider: ProviderFactory = (name, config) => {
+  // Built once: the key goes last so a config `headers` entry cannot replace it by accident.
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    ...config.headers,
+    ...(config.api_key ? { "x-goog-api-key": config.api_key } : {}),
+  };
+  const body = (req: ChatRequest, d: Deployment, ctx: CallContext) =>
+    JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens }));
+
+  return {
+    name,
+    async complete(req, d, ctx) {
+      const payload = body(req, d, ctx);
+      const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, false), headers, body: payload }, ctx, mapGeminiError);
+      return fromGeminiResponse(await readJson(res, ctx), metaOf(ctx), ctx.warn);
+    },
+    async stream(req, d, ctx) {
+      const payload = body(req, d, ctx);
+      const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, true), headers, body: payload }, ctx, mapGeminiError);
+      const type = res.headers.get("content-type") ?? "";
+      if (!res.body || !type.includes("text/event-stream")) {
+        await res.body?.cancel().catch(() => {});
+        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
+      }
+      // Blank data (a keep-alive) carries nothing to translate.
+      return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), createGeminiStreamTranslator(metaOf(ctx), ctx.warn), ctx);
+    },
+  };
+};
