@@ -9,10 +9,11 @@ import { createStdoutLogger, type Logger } from "./observability/log.ts";
 import { logRequest } from "./observability/request-log.ts";
 import { GatewayError, invalidRequest, routeNotFound, statusOf, toErrorResponse } from "./openai/errors.ts";
 import { buildProviders } from "./providers/registry.ts";
-import { buildRouter, type Router } from "./routing/router.ts";
+import { buildRouter, type Router, type RoutingDeps } from "./routing/router.ts";
 import { chatRoutes } from "./api/chat.ts";
 import { modelRoutes } from "./api/models.ts";
 import { healthRoutes } from "./api/health.ts";
+import { adminRoutes } from "./api/admin.ts";
 import { isApiPath, pathOf, requestIdFrom, setState, stateOf } from "./api/context.ts";
 import { validationError } from "./api/validate.ts";
 import pkg from "../package.json" with { type: "json" };
@@ -21,6 +22,8 @@ export interface AppDeps {
   logger?: Logger;
   limiter?: Limiter;
   now?: () => number;
+  /** Routing's clock, backoff sleep and randomness (tests move through cool-downs without waiting). */
+  routing?: RoutingDeps;
 }
 
 export interface Gateway {
@@ -44,7 +47,7 @@ function asGatewayError(code: unknown, error: unknown, request: Request): Gatewa
 export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
-  const router = buildRouter(config, buildProviders(config));
+  const router = buildRouter(config, buildProviders(config), deps.routing);
   const limiter = deps.limiter ?? createMemoryLimiter();
   const now = deps.now ?? Date.now;
 
@@ -92,6 +95,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       return toErrorResponse(g ?? error, headers);
     })
     .use(healthRoutes())
+    .use(adminRoutes(config, router))
     .use(modelRoutes("/v1", config, limiter))
     .use(modelRoutes("/api/v1", config, limiter))
     .use(chatRoutes("/v1", { config, router, limiter, logger, now }))

@@ -10,7 +10,7 @@ import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema } from "../ope
 import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
 import { upstreamFailed } from "../openai/errors.ts";
 import type { CallContext } from "../providers/types.ts";
-import type { Router } from "../routing/router.ts";
+import { DEPLOYMENT_HEADER, type Router, type RoutingLog } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
@@ -82,9 +82,13 @@ async function handleChat(request: Request, server: TimeoutCapable | null, limit
   // Logged only when something was noted, so the common line stays short.
   Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.length ? warnings : undefined) });
   const headers: Record<string, string> = { "x-request-id": s.id, ...admission.headers };
+  // Attempts, retries and fallbacks go on the request's log line, also when the request fails.
+  const logRouting: RoutingLog = (f) => Object.assign(s.log, f);
   try {
     if (!stream) {
-      const completion = await route.provider.complete(body, route.deployment, ctx);
+      const routed = await deps.router.complete(route, body, ctx, logRouting);
+      const completion = routed.result;
+      headers[DEPLOYMENT_HEADER] = routed.label;
       admission.settle(completion.usage?.total_tokens ?? null);
       s.log.tokens_in = completion.usage?.prompt_tokens;
       s.log.tokens_out = completion.usage?.completion_tokens;
@@ -93,7 +97,9 @@ async function handleChat(request: Request, server: TimeoutCapable | null, limit
       headers["content-type"] = "application/json";
       return new Response(JSON.stringify(completion), { headers });
     }
-    const upstream = await route.provider.stream(body, route.deployment, ctx);
+    const routed = await deps.router.stream(route, body, ctx, logRouting);
+    headers[DEPLOYMENT_HEADER] = routed.label;
+    const upstream = routed.result;
     return new Response(meteredStream(upstream, ctx, admission, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
   } catch (err) {
     admission.settle(0);

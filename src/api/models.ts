@@ -10,7 +10,7 @@ import { stateOf } from "./context.ts";
 export function modelRoutes(prefix: string, config: Config, limiter: Limiter) {
   const created = Math.floor(Date.now() / 1000);
   const objects = new Map<string, ModelObject>(
-    config.models.map((m: ModelConfig) => [m.id, { id: m.id, object: "model", created, owned_by: m.owned_by ?? m.provider }]),
+    config.models.map((m: ModelConfig) => [m.id, { id: m.id, object: "model", created, owned_by: m.owned_by ?? m.provider ?? m.targets?.[0]?.provider ?? "switchboard" }]),
   );
   const visible = (p: Principal | undefined) => [...objects.values()].filter((m) => !p?.allowed || p.allowed.has(m.id));
   const respond = async (request: Request, body: unknown) => {

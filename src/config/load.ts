@@ -68,6 +68,7 @@ export function buildConfig(raw: unknown, source: string, env: Record<string, st
     models: c.models,
     keys: c.keys ?? [],
     rate_limit: Value.Default(ConfigSchema.properties.rate_limit, c.rate_limit ?? {}) as Config["rate_limit"],
+    routing: Value.Default(ConfigSchema.properties.routing, c.routing ?? {}) as Config["routing"],
     source,
   };
   checkReferences(config);
@@ -80,8 +81,19 @@ function checkReferences(c: Config): void {
   c.models.forEach((m, i) => {
     if (ids.has(m.id)) throw new ConfigError(`models[${i}].id: duplicate model id '${m.id}'`);
     ids.add(m.id);
-    if (!c.providers[m.provider]) throw new ConfigError(`models[${i}].provider: no provider named '${m.provider}' in providers`);
+    if ((m.provider === undefined) === (m.targets === undefined)) throw new ConfigError(`models[${i}]: set exactly one of provider or targets`);
+    if (m.provider !== undefined && !c.providers[m.provider]) throw new ConfigError(`models[${i}].provider: no provider named '${m.provider}' in providers`);
+    m.targets?.forEach((t, j) => {
+      if (!c.providers[t.provider]) throw new ConfigError(`models[${i}].targets[${j}].provider: no provider named '${t.provider}' in providers`);
+    });
   });
+  // Fallbacks may point forward in the list, so they are checked once every id is known.
+  c.models.forEach((m, i) =>
+    m.fallbacks?.forEach((f, j) => {
+      if (f === m.id) throw new ConfigError(`models[${i}].fallbacks[${j}]: a model cannot fall back to itself`);
+      if (!ids.has(f)) throw new ConfigError(`models[${i}].fallbacks[${j}]: no model with id '${f}'`);
+    }),
+  );
   for (const [name, p] of Object.entries(c.providers)) {
     if (p.type !== "echo" && !p.api_key) throw new ConfigError(`providers.${name}.api_key: required for type ${p.type}`);
     if (p.type === "azure" && !p.base_url) throw new ConfigError(`providers.${name}.base_url: required for type azure`);

@@ -48,10 +48,34 @@ export const ProviderSchema = T.Object(
 );
 export type ProviderConfig = Static<typeof ProviderSchema>;
 
+/** One deployment of a model: a provider instance and its settings for it (routing/README.md). */
+export const TargetSchema = T.Object(
+  {
+    provider: T.String({ minLength: 1 }),
+    /** Default: the model's upstream_model, else its id. */
+    upstream_model: T.Optional(T.String({ minLength: 1 })),
+    /** Share of traffic under `strategy: weighted` (and the tie-break of least-busy and latency). */
+    weight: T.Optional(T.Number({ exclusiveMinimum: 0, default: 1 })),
+    deployment: T.Optional(T.String({ minLength: 1 })),
+    max_tokens: T.Optional(PosInt()),
+  },
+  closed,
+);
+export type TargetConfig = Static<typeof TargetSchema>;
+
 export const ModelSchema = T.Object(
   {
     id: T.String({ minLength: 1 }),
-    provider: T.String({ minLength: 1 }),
+    /** Exactly one of `provider` (one deployment) or `targets` (several, picked by `strategy`). */
+    provider: T.Optional(T.String({ minLength: 1 })),
+    targets: T.Optional(T.Array(TargetSchema, { minItems: 1 })),
+    strategy: T.Optional(T.Union([T.Literal("weighted"), T.Literal("least-busy"), T.Literal("latency"), T.Literal("ordered")])),
+    /** Model ids tried in order when every target of this model failed retryably. */
+    fallbacks: T.Optional(T.Array(T.String({ minLength: 1 }))),
+    /** Upstream attempts on this model's targets (default: targets + 1). */
+    max_attempts: T.Optional(PosInt({ maximum: 20 })),
+    /** A streaming attempt with no first chunk (a non-streaming one with no answer) by then fails over. */
+    first_byte_timeout_ms: T.Optional(PosInt()),
     upstream_model: T.Optional(T.String({ minLength: 1 })),
     /** Default `max_tokens` for providers that require one (Anthropic) when the client sends none. */
     max_tokens: T.Optional(PosInt()),
@@ -95,6 +119,21 @@ export const RateLimitSchema = T.Object(
   closed,
 );
 
+/** Retry backoff and circuit-breaker settings shared by every model (routing/README.md). */
+export const RoutingSchema = T.Object(
+  {
+    backoff_base_ms: PosInt({ default: 200 }),
+    backoff_max_ms: PosInt({ default: 5000 }),
+    /** A provider's Retry-After up to this is waited out; a longer one moves on to another target. */
+    retry_after_cap_ms: T.Integer({ default: 5000, minimum: 0 }),
+    /** Failures within `failure_window_ms` that take a target out of rotation for `cooldown_ms`. */
+    cooldown_failures: PosInt({ default: 3 }),
+    failure_window_ms: PosInt({ default: 60000 }),
+    cooldown_ms: PosInt({ default: 30000 }),
+  },
+  closed,
+);
+
 export const ConfigSchema = T.Object(
   {
     server: T.Optional(ServerSchema),
@@ -102,6 +141,7 @@ export const ConfigSchema = T.Object(
     models: T.Array(ModelSchema, { minItems: 1 }),
     keys: T.Optional(T.Array(KeySchema)),
     rate_limit: T.Optional(RateLimitSchema),
+    routing: T.Optional(RoutingSchema),
   },
   closed,
 );
@@ -114,6 +154,7 @@ export interface Config {
   models: ModelConfig[];
   keys: KeyConfig[];
   rate_limit: Static<typeof RateLimitSchema>;
+  routing: Static<typeof RoutingSchema>;
   /** Where it came from, for the start-up banner. */
   source: string;
 }

@@ -9,12 +9,25 @@ export interface RequestLogLine {
   model?: string;
   provider?: string;
   upstream_model?: string;
+  /** Routing: upstream attempts made, the failed ones, and the model that answered when a fallback did. */
+  attempts?: number;
+  retries?: AttemptFailure[];
+  fallback_from?: string;
+  fallback_model?: string;
   stream?: boolean;
   ttfb_ms?: number;
   tokens_in?: number;
   tokens_out?: number;
   error?: string;
   warnings?: string[];
+}
+
+/** One failed upstream attempt, as the request line records it. */
+export interface AttemptFailure {
+  deployment: string;
+  model: string;
+  error: string;
+  ms: number;
 }
 
 export interface Logger {

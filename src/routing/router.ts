@@ -1,13 +1,32 @@
-// Model id → deployment and provider, resolved from a table built at start-up.
+// Model id → deployments, built at start-up; dispatch with retries and fallbacks only before the first byte, within the deadline.
 import type { Config, ModelConfig } from "../config/schema.ts";
-import type { Deployment, Provider } from "../providers/types.ts";
+import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
+import type { CallContext, Deployment, Provider } from "../providers/types.ts";
+import type { TargetStatus } from "./breaker.ts";
+import { completeCall, dispatch, streamCall, type DispatchDeps, type Routed, type RoutingLog } from "./dispatch.ts";
+import { buildPlans, type ModelPlan } from "./plan.ts";
+import { realSleep, type Sleep } from "./retry.ts";
+
+export type { Routed, RoutingLog, RoutingLogFields } from "./dispatch.ts";
+export type { TargetStatus } from "./breaker.ts";
+
+/** Response header naming the deployment that answered (`provider/upstream_model`). */
+export const DEPLOYMENT_HEADER = "x-switchboard-deployment";
 
 export interface Route {
   model: ModelConfig;
+  /** The model's first deployment (what answers when nothing fails); the one used is in the dispatch result. */
   deployment: Deployment;
   provider: Provider;
-  /** The upstream limit for this route: the provider's `timeout_ms`, else the server's. */
+  /** The request's overall upstream deadline (see overallTimeout). */
   timeoutMs: number;
+}
+
+/** Injectable for tests: the breaker clock, the backoff sleep and the jitter/weighted-choice randomness. */
+export interface RoutingDeps {
+  now?: () => number;
+  sleep?: Sleep;
+  random?: () => number;
 }
 
 export interface Router {
@@ -15,18 +34,46 @@ export interface Router {
   resolve(modelId: string): Route | undefined;
   /** Every configured model, in config order. */
   models(): readonly ModelConfig[];
+  /** A JSON completion from the first deployment (of the model, then of its fallbacks) that answers. */
+  complete(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<ChatCompletion>>;
+  /** An SSE byte stream, committed once its first chunk arrived; after that, failures end the stream with an error event. */
+  stream(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<ReadableStream<Uint8Array>>>;
+  /** Every deployment's breaker state, error counts and latency, for GET /health/providers. */
+  health(): TargetStatus[];
 }
 
-export function buildRouter(config: Config, providers: Map<string, Provider>): Router {
+/**
+ * A single-provider model without fallbacks keeps the contract's behaviour: its provider's `timeout_ms` is the
+ * whole limit. With several targets or fallbacks the server's limit is the deadline and provider limits bound attempts.
+ */
+function overallTimeout(config: Config, plan: ModelPlan): number {
+  const single = plan.targets.length === 1 && plan.fallbacks.length === 0;
+  return (single ? plan.targets[0]!.attemptTimeoutMs : undefined) ?? config.server.upstream_timeout_ms;
+}
+
+const noLog: RoutingLog = () => {};
+
+export function buildRouter(config: Config, providers: Map<string, Provider>, deps: RoutingDeps = {}): Router {
+  const now = deps.now ?? Date.now;
+  const { plans, health } = buildPlans(config, providers, now);
   const routes = new Map<string, Route>();
-  for (const m of config.models) {
-    const provider = providers.get(m.provider);
-    if (!provider) throw new Error(`models: provider '${m.provider}' was not built`);
-    const timeoutMs = config.providers[m.provider]?.timeout_ms ?? config.server.upstream_timeout_ms;
-    routes.set(m.id, { model: m, provider, timeoutMs, deployment: { provider: m.provider, upstreamModel: m.upstream_model ?? m.id, model: m } });
+  for (const [id, plan] of plans) {
+    const first = plan.targets[0]!;
+    routes.set(id, { model: plan.model, deployment: first.deployment, provider: first.provider, timeoutMs: overallTimeout(config, plan) });
   }
+  const r = config.routing;
+  const d: DispatchDeps = {
+    plans,
+    retry: { baseMs: r.backoff_base_ms, maxMs: r.backoff_max_ms, retryAfterCapMs: r.retry_after_cap_ms },
+    sleep: deps.sleep ?? realSleep,
+    random: deps.random ?? Math.random,
+  };
+  const planOf = (route: Route) => plans.get(route.model.id)!;
   return {
     resolve: (id) => routes.get(id),
     models: () => config.models,
+    complete: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, completeCall(req), log),
+    stream: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, streamCall(req), log),
+    health: () => [...health.values()].map((h) => h.status()),
   };
 }

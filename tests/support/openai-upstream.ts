@@ -8,6 +8,8 @@ import { join } from "node:path";
  * `fault-hang-stream` (headers and one chunk, then silence), `fault-reset` (cut mid-stream),
  * `fault-slow` (chunks 150 ms apart), `fault-html` (200 with a non-JSON body); anything else answers
  * normally: a tool call when tools are offered and the last message is the user's, else text.
+ * Per instance, `script` overrides the next requests in order (routing tests: "a 503, then a success"), and
+ * `delayMs` delays every answer (a slow deployment).
  */
 export interface RecordedCall {
   path: string;
@@ -22,6 +24,10 @@ export interface OpenAIUpstream {
   url: string;
   calls: RecordedCall[];
   apiKey: string;
+  /** Behaviours for the next requests, consumed one per request: a status (`503` → as `fault-503`), a fault name (`"hang"`), or `"ok"`. */
+  script: (number | string)[];
+  /** Milliseconds to wait before answering every request. */
+  delayMs: number;
   /** Resolves when `n` calls have been seen aborted (or rejects after `ms`). */
   waitForAbort(n?: number, ms?: number): Promise<void>;
   stop(): Promise<void>;
@@ -50,6 +56,8 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     waiters.splice(0).forEach((w) => w());
   };
   let seq = 0;
+  const script: (number | string)[] = [];
+  const self = { delayMs: 0 };
 
   const server = Bun.serve({
     port: 0,
@@ -69,7 +77,9 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       const call: RecordedCall = { path: url.pathname + url.search, headers, body, aborted: false };
       calls.push(call);
       req.signal.addEventListener("abort", () => markAborted(call));
-      const model = String(body.model);
+      const forced = script.shift();
+      const model = forced === undefined || forced === "ok" ? String(body.model) : `fault-${forced}`;
+      if (self.delayMs > 0) await Bun.sleep(self.delayMs);
       const id = `chatcmpl-up${++seq}`;
       const created = 1770000000 + seq;
       const rid = { "x-request-id": `req_${seq}`, "openai-processing-ms": "12" };
@@ -160,6 +170,13 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     url: `http://127.0.0.1:${server.port}/v1`,
     calls,
     apiKey,
+    script,
+    get delayMs() {
+      return self.delayMs;
+    },
+    set delayMs(ms: number) {
+      self.delayMs = ms;
+    },
     waitForAbort(n = 1, ms = 3000) {
       return new Promise<void>((resolve, reject) => {
         const check = () => calls.filter((c) => c.aborted).length >= n;

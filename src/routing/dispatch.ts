@@ -1,0 +1,209 @@
+// The attempt loop: pick a target, call it, retry or fail over on retryable failures, fall back to other models — all before the first byte.
+import type { AttemptFailure, RequestLogLine } from "../observability/log.ts";
+import { GatewayError, upstreamFailed } from "../openai/errors.ts";
+import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
+import { classifyFailure } from "../providers/http.ts";
+import type { CallContext, Deployment, StreamMeter } from "../providers/types.ts";
+import type { ModelPlan, Target } from "./plan.ts";
+import { backoffMs, failureFromErrorEvent, resetMeter, startAttempt, type Attempt, type RetryPolicy, type Sleep } from "./retry.ts";
+import { pick } from "./strategy.ts";
+
+export interface DispatchDeps {
+  plans: Map<string, ModelPlan>;
+  retry: RetryPolicy;
+  sleep: Sleep;
+  random: () => number;
+}
+
+/** What routing adds to the request's log line; called after every attempt so a failed request is logged with them too. */
+export type RoutingLogFields = Pick<RequestLogLine, "provider" | "upstream_model" | "attempts" | "retries" | "fallback_from" | "fallback_model">;
+export type RoutingLog = (fields: RoutingLogFields) => void;
+
+/** A provider's answer and the deployment that gave it. */
+export interface Routed<T> {
+  result: T;
+  deployment: Deployment;
+  /** `provider/upstream_model`, for the x-switchboard-deployment header. */
+  label: string;
+}
+
+/** Calls one target; on success it has recorded the outcome on the target's health and owns the attempt's cleanup. */
+type Call<T> = (t: Target, a: Attempt) => Promise<T>;
+
+export function completeCall(req: ChatRequest): Call<ChatCompletion> {
+  return async (t, a) => {
+    const t0 = performance.now();
+    const completion = await t.provider.complete(req, t.deployment, a.ctx);
+    t.health.succeeded(performance.now() - t0);
+    t.health.end(true);
+    a.dispose();
+    return completion;
+  };
+}
+
+/**
+ * Opens the stream and waits for its first chunk before committing: until a byte is on its way to the client, a
+ * hang (first_byte_timeout_ms), an early end or an error event still fails over. After that the stream is the client's.
+ */
+export function streamCall(req: ChatRequest): Call<ReadableStream<Uint8Array>> {
+  return async (t, a) => {
+    const t0 = performance.now();
+    const body = await t.provider.stream(req, t.deployment, a.ctx);
+    const reader = body.getReader();
+    const first = await reader.read().catch((err: unknown) => {
+      reader.cancel().catch(() => {});
+      throw classifyFailure(err, a.ctx);
+    });
+    if (first.done || a.ctx.meter.failed) {
+      reader.cancel().catch(() => {});
+      if (a.ctx.signal.aborted) throw classifyFailure(a.ctx.signal.reason, a.ctx);
+      throw first.done ? upstreamFailed("The provider's stream ended before its first chunk.") : failureFromErrorEvent(first.value);
+    }
+    a.firstByte();
+    t.health.succeeded(performance.now() - t0);
+    return tracked(reader, first.value, a.ctx.meter, (failed) => {
+      // A break after the first byte is not retried, but it is the deployment's failure all the same.
+      if (failed) t.health.failed("The stream broke after the first byte.");
+      t.health.end(true);
+      a.dispose();
+    });
+  };
+}
+
+/** Re-emits the peeked first chunk, then the rest; reports once how the stream ended (for in-flight counts and the breaker). */
+function tracked(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> }, first: Uint8Array, meter: StreamMeter, done: (failed: boolean) => void): ReadableStream<Uint8Array> {
+  let pending: Uint8Array | null = first;
+  let over = false;
+  const finish = (failed: boolean) => {
+    if (over) return;
+    over = true;
+    done(failed);
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        if (pending) {
+          c.enqueue(pending);
+          pending = null;
+          return;
+        }
+        try {
+          const r = await reader.read();
+          if (r.done || !r.value) {
+            c.close();
+            finish(meter.failed);
+          } else c.enqueue(r.value);
+        } catch (err) {
+          finish(true);
+          c.error(err);
+        }
+      },
+      cancel(reason) {
+        finish(false);
+        return reader.cancel(reason).catch(() => {});
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+const throwIfStopped = (ctx: CallContext) => {
+  if (ctx.signal.aborted) throw classifyFailure(ctx.signal.reason, ctx);
+};
+
+/**
+ * Tries the model's targets by its strategy, then each fallback model's, within `ctx.timeoutMs` overall. A target that
+ * failed in this request is retried only after a backoff (or its Retry-After); a fresh target or fallback is tried at once.
+ * Non-retryable failures (a 400) and a client leaving end the loop immediately.
+ */
+export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, log: RoutingLog): Promise<Routed<T>> {
+  const deadlineAt = performance.now() + ctx.timeoutMs;
+  const retries: AttemptFailure[] = [];
+  const fields: RoutingLogFields = { attempts: 0 };
+  let lastErr: GatewayError | undefined;
+  const chain = [plan, ...plan.fallbacks.map((id) => deps.plans.get(id)).filter((p): p is ModelPlan => p !== undefined)];
+  log(fields);
+
+  for (let mi = 0; mi < chain.length; mi++) {
+    const p = chain[mi]!;
+    if (mi > 0) {
+      fields.fallback_from = chain[mi - 1]!.model.id;
+      fields.fallback_model = p.model.id;
+      log(fields);
+    }
+    const failed = new Map<Target, { retryAfterMs: number | undefined }>();
+    const skip = new Set<Target>();
+    let retryNo = 0;
+    for (let used = 0; used < p.maxAttempts; used++) {
+      throwIfStopped(ctx);
+      const open = p.targets.filter((t) => !skip.has(t) && t.health.available());
+      const fresh = open.filter((t) => !failed.has(t));
+      const target = pick(p.strategy, fresh.length > 0 ? fresh : open, deps.random);
+      if (!target) break;
+      const prior = failed.get(target);
+      if (prior) {
+        const delay = Math.max(backoffMs(++retryNo, deps.retry, deps.random), prior.retryAfterMs ?? 0);
+        // No sleeping past the deadline: a wait that cannot end in time hands over to the fallbacks now.
+        if (performance.now() + delay >= deadlineAt) break;
+        try {
+          await deps.sleep(delay, ctx.signal);
+        } catch (err) {
+          throw classifyFailure(err, ctx);
+        }
+        throwIfStopped(ctx);
+        // Other requests may have opened its breaker meanwhile.
+        if (!target.health.available()) continue;
+      }
+
+      const remaining = deadlineAt - performance.now();
+      // The provider's own timeout only bounds an attempt when it ends before the request's deadline does.
+      const attemptMs = target.attemptTimeoutMs !== undefined && target.attemptTimeoutMs < remaining ? target.attemptTimeoutMs : undefined;
+      const attempt = startAttempt(ctx, p.firstByteTimeoutMs, attemptMs);
+      fields.attempts = (fields.attempts ?? 0) + 1;
+      fields.provider = target.deployment.provider;
+      fields.upstream_model = target.deployment.upstreamModel;
+      log(fields);
+      const t0 = performance.now();
+      target.health.begin();
+      try {
+        const result = await call(target, attempt);
+        return { result, deployment: target.deployment, label: target.label };
+      } catch (err) {
+        attempt.dispose();
+        resetMeter(ctx.meter);
+        const g = classifyFailure(err, attempt.ctx);
+        if (ctx.signal.aborted) {
+          const stop = classifyFailure(ctx.signal.reason, ctx);
+          // A deployment that used up the whole deadline counts against it; a client leaving does not.
+          if (stop.kind === "upstream_timeout") target.health.failed(stop.message);
+          target.health.end(stop.kind === "upstream_timeout");
+          throw stop;
+        }
+        retries.push({ deployment: target.label, model: p.model.id, error: `${g.kind}: ${g.message}`, ms: Math.round(performance.now() - t0) });
+        fields.retries = retries;
+        log(fields);
+        if (!g.retryable) {
+          // The deployment answered (a 400 is the request's fault): no breaker failure, and a probe slot is freed.
+          target.health.end(false);
+          throw g;
+        }
+        target.health.failed(`${g.kind}: ${g.message}`);
+        target.health.end(true);
+        lastErr = g;
+        const retryAfterMs = g.init.retryAfter === undefined ? undefined : g.init.retryAfter * 1000;
+        if (retryAfterMs !== undefined && retryAfterMs > deps.retry.retryAfterCapMs) skip.add(target);
+        failed.set(target, { retryAfterMs });
+      }
+    }
+  }
+  throw lastErr ?? allCoolingDown(chain);
+}
+
+/** Every deployment is out of rotation: one fast failure that says when to come back, instead of a timeout. */
+function allCoolingDown(chain: ModelPlan[]): GatewayError {
+  const waits = chain.flatMap((p) => p.targets.map((t) => t.health.waitMs())).filter((ms) => ms > 0);
+  const retryAfter = waits.length > 0 ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 1;
+  return upstreamFailed(`Every deployment of the model '${chain[0]!.model.id}' is cooling down after repeated failures; retry in ${retryAfter} s.`, {
+    retryAfter,
+  });
+}

@@ -1,0 +1,82 @@
+// Builds, once at start-up, each model's routing plan: its targets (deployment, provider, shared health), strategy, limits and fallbacks.
+import type { Config, ModelConfig } from "../config/schema.ts";
+import type { Deployment, Provider } from "../providers/types.ts";
+import { TargetHealth, type BreakerPolicy } from "./breaker.ts";
+
+export type Strategy = NonNullable<ModelConfig["strategy"]>;
+
+/** One deployment of one model, ready to call. */
+export interface Target {
+  /** Position in the model's list: `ordered` follows it, and ties elsewhere fall back to it. */
+  index: number;
+  /** `provider/upstream_model`: the x-switchboard-deployment header, log lines and the health page. */
+  label: string;
+  deployment: Deployment;
+  provider: Provider;
+  weight: number;
+  /** The provider's own `timeout_ms`, when set: bounds each attempt on it. */
+  attemptTimeoutMs: number | undefined;
+  health: TargetHealth;
+}
+
+export interface ModelPlan {
+  model: ModelConfig;
+  targets: Target[];
+  strategy: Strategy;
+  maxAttempts: number;
+  firstByteTimeoutMs: number | undefined;
+  /** The fallback models' plans, in order (their own fallbacks are not followed: one level, predictable). */
+  fallbacks: string[];
+}
+
+export function breakerPolicy(config: Config): BreakerPolicy {
+  const r = config.routing;
+  return { failures: r.cooldown_failures, windowMs: r.failure_window_ms, cooldownMs: r.cooldown_ms };
+}
+
+/**
+ * Every model's plan, keyed by id. Targets that name the same provider and upstream model share one TargetHealth,
+ * so a deployment's breaker, in-flight count and latency are the same whichever model reaches it.
+ */
+export function buildPlans(config: Config, providers: Map<string, Provider>, now: () => number): { plans: Map<string, ModelPlan>; health: Map<string, TargetHealth> } {
+  const health = new Map<string, TargetHealth>();
+  const policy = breakerPolicy(config);
+  const plans = new Map<string, ModelPlan>();
+  for (const m of config.models) {
+    // The single-provider form is a one-target list, so both forms take the same path.
+    const specs = m.targets ?? [{ provider: m.provider!, upstream_model: m.upstream_model, deployment: m.deployment, max_tokens: m.max_tokens, weight: 1 }];
+    const targets = specs.map((t, index): Target => {
+      const provider = providers.get(t.provider);
+      if (!provider) throw new Error(`models: provider '${t.provider}' was not built`);
+      const upstreamModel = t.upstream_model ?? m.upstream_model ?? m.id;
+      // Providers read per-deployment settings from `d.model`: give them the target's, over the model's.
+      const model: ModelConfig = { ...m, provider: t.provider, upstream_model: upstreamModel, max_tokens: t.max_tokens ?? m.max_tokens, deployment: t.deployment ?? m.deployment };
+      delete model.targets;
+      const label = `${t.provider}/${upstreamModel}`;
+      let h = health.get(label);
+      if (!h) {
+        h = new TargetHealth(label, t.provider, upstreamModel, policy, now);
+        health.set(label, h);
+      }
+      h.models.add(m.id);
+      return {
+        index,
+        label,
+        deployment: { provider: t.provider, upstreamModel, model },
+        provider,
+        weight: t.weight ?? 1,
+        attemptTimeoutMs: config.providers[t.provider]?.timeout_ms,
+        health: h,
+      };
+    });
+    plans.set(m.id, {
+      model: m,
+      targets,
+      strategy: m.strategy ?? "weighted",
+      maxAttempts: m.max_attempts ?? targets.length + 1,
+      firstByteTimeoutMs: m.first_byte_timeout_ms,
+      fallbacks: m.fallbacks ?? [],
+    });
+  }
+  return { plans, health };
+}
