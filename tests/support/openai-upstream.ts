@@ -6,7 +6,7 @@ import { join } from "node:path";
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
  * `fault-<status>` (error body with that status), `fault-invalid-json`, `fault-hang` (never answers),
  * `fault-hang-stream` (headers and one chunk, then silence), `fault-reset` (cut mid-stream),
- * `fault-slow` (chunks 150 ms apart), `fault-html` (200 with a non-JSON body); anything else answers
+ * `fault-slow` (chunks 150 ms apart), `fault-pause` (2.5 s of silence after the second chunk), `fault-html` (200 with a non-JSON body); anything else answers
  * normally: a tool call when tools are offered and the last message is the user's, else text.
  * Per instance, `script` overrides the next requests in order (routing tests: "a 503, then a success"), and
  * `delayMs` delays every answer (a slow deployment).
@@ -144,6 +144,7 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       const stream = new ReadableStream<Uint8Array>({
         async pull(c) {
           if (model === "fault-slow" && i > 0) await Bun.sleep(150);
+          if (model === "fault-pause" && i === 2) await Bun.sleep(2500);
           if (model === "fault-hang-stream" && i === 1) {
             await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
             return;
