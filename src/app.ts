@@ -3,7 +3,7 @@ import { Elysia } from "elysia";
 import { openapi } from "@elysiajs/openapi";
 import type { Config } from "./config/schema.ts";
 import { buildKeyRing, type KeyRing } from "./auth/keys.ts";
-import { createMemoryLimiter } from "./limits/memory-store.ts";
+import { createLimiter } from "./limits/create.ts";
 import type { Limiter } from "./limits/limiter.ts";
 import { createStdoutLogger, type Logger } from "./observability/log.ts";
 import { logRequest } from "./observability/request-log.ts";
@@ -48,7 +48,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
   const router = buildRouter(config, buildProviders(config), deps.routing);
-  const limiter = deps.limiter ?? createMemoryLimiter();
+  const limiter = deps.limiter ?? createLimiter(config, { logger });
   const now = deps.now ?? Date.now;
 
   const app = new Elysia({ name: "switchboard" })
@@ -83,7 +83,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       const headers: Record<string, string> = {};
       if (s) {
         headers["x-request-id"] = s.id;
-        if (s.principal) {
+        // The limiter's own refusals carry their headers: asking the store again would double its load in a 429 storm.
+        const fromLimiter = g?.kind === "rate_limited" || g?.kind === "limits_unavailable";
+        if (s.principal && !fromLimiter) {
           try {
             Object.assign(headers, s.rateHeaders ?? (await limiter.peek(s.principal)));
           } catch {

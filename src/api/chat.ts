@@ -2,15 +2,15 @@
 import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
 import type { Limiter, Admission } from "../limits/limiter.ts";
-import { estimateTokens } from "../limits/estimate.ts";
+import { completionAllowance, countPromptTokens, countTextTokens } from "../limits/estimate.ts";
 import type { Logger } from "../observability/log.ts";
 import { logRequest } from "../observability/request-log.ts";
-import { modelNotAllowed, modelNotFound } from "../openai/errors.ts";
-import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema } from "../openai/schemas.ts";
+import { GatewayError, modelNotAllowed, modelNotFound } from "../openai/errors.ts";
+import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema, type ChatRequest } from "../openai/schemas.ts";
 import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
 import { upstreamFailed } from "../openai/errors.ts";
 import type { CallContext } from "../providers/types.ts";
-import { DEPLOYMENT_HEADER, type Router, type RoutingLog } from "../routing/router.ts";
+import { DEPLOYMENT_HEADER, type Route, type Router, type RoutingLog } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
@@ -37,7 +37,7 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
     // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
     ({ request, server }) => handleChat(request, server, limit, deps),
     {
-      response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 504: ErrorBodySchema },
+      response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema },
       detail: {
         requestBody: chatBodyDoc,
         summary: "Create a chat completion",
@@ -54,21 +54,52 @@ async function handleChat(request: Request, server: TimeoutCapable | null, limit
   const route = deps.router.resolve(body.model);
   if (!route) throw modelNotFound(body.model);
   if (principal.allowed && !principal.allowed.has(body.model)) throw modelNotAllowed(body.model);
-  const stream = body.stream === true;
   s.log.model = body.model;
   s.log.provider = route.deployment.provider;
   s.log.upstream_model = route.deployment.upstreamModel;
-  s.log.stream = stream;
+  s.log.stream = body.stream === true;
 
+  // Tokenised only when a tpm limit applies (the limiter calls it then); kept for settling a stream cut short.
+  let promptTokens = 0;
   const admission = await deps.limiter.admit({
     principal,
     model: body.model,
-    estimatedTokens: estimateTokens(body, deps.config.rate_limit.default_completion_tokens),
+    estimateTokens: () => {
+      promptTokens = countPromptTokens(body);
+      return promptTokens + completionAllowance(body, deps.config.rate_limit.default_completion_tokens);
+    },
   });
-  s.rateHeaders = admission.headers;
-  // A model may think for minutes before its first byte: no idle cut-off while this request is in flight.
-  server?.timeout(request, 0);
+  // From here on every way out settles the admission exactly once (it frees the concurrency slot).
+  try {
+    s.rateHeaders = admission.headers;
+    // A model may think for minutes before its first byte: no idle cut-off while this request is in flight.
+    server?.timeout(request, 0);
+    return await dispatchChat(request, body, route, admission, () => promptTokens, deps);
+  } catch (err) {
+    admission.settle(admission.metersTokens ? tokensOfFailure(err, promptTokens) : null);
+    throw err;
+  }
+}
 
+/**
+ * Tokens to charge for a call that failed before the client got an answer: a provider that refused or broke
+ * before answering bills nothing; one the client walked away from, or that ran out of time, has read the prompt.
+ */
+function tokensOfFailure(err: unknown, promptTokens: number): number {
+  const kind = err instanceof GatewayError ? err.kind : "internal";
+  return kind === "client_closed" || kind === "upstream_timeout" ? promptTokens : 0;
+}
+
+async function dispatchChat(
+  request: Request,
+  body: ChatRequest,
+  route: Route,
+  admission: Admission,
+  promptTokens: () => number,
+  deps: ChatDeps,
+): Promise<Response> {
+  const s = stateOf(request)!;
+  const stream = body.stream === true;
   const warnings: string[] = [];
   const ctx: CallContext = {
     requestId: s.id,
@@ -84,42 +115,43 @@ async function handleChat(request: Request, server: TimeoutCapable | null, limit
   const headers: Record<string, string> = { "x-request-id": s.id, ...admission.headers };
   // Attempts, retries and fallbacks go on the request's log line, also when the request fails.
   const logRouting: RoutingLog = (f) => Object.assign(s.log, f);
-  try {
-    if (!stream) {
-      const routed = await deps.router.complete(route, body, ctx, logRouting);
-      const completion = routed.result;
-      headers[DEPLOYMENT_HEADER] = routed.label;
-      admission.settle(completion.usage?.total_tokens ?? null);
-      s.log.tokens_in = completion.usage?.prompt_tokens;
-      s.log.tokens_out = completion.usage?.completion_tokens;
-      s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;
-      logRequest(deps.logger, s, 200);
-      headers["content-type"] = "application/json";
-      return new Response(JSON.stringify(completion), { headers });
-    }
-    const routed = await deps.router.stream(route, body, ctx, logRouting);
+  if (!stream) {
+    const routed = await deps.router.complete(route, body, ctx, logRouting);
+    const completion = routed.result;
     headers[DEPLOYMENT_HEADER] = routed.label;
-    const upstream = routed.result;
-    return new Response(meteredStream(upstream, ctx, admission, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
-  } catch (err) {
-    admission.settle(0);
-    throw err;
+    admission.settle(completion.usage?.total_tokens ?? null);
+    s.log.tokens_in = completion.usage?.prompt_tokens;
+    s.log.tokens_out = completion.usage?.completion_tokens;
+    s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;
+    logRequest(deps.logger, s, 200);
+    headers["content-type"] = "application/json";
+    return new Response(JSON.stringify(completion), { headers });
   }
+  const routed = await deps.router.stream(route, body, ctx, logRouting);
+  headers[DEPLOYMENT_HEADER] = routed.label;
+  const settle = () => {
+    const usage = ctx.meter.usage;
+    if (usage) return admission.settle(usage.total_tokens);
+    // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was
+    // read and what was delivered — not zero, and not the whole completion allowance that never came.
+    admission.settle(admission.metersTokens ? Math.max(1, promptTokens() + countTextTokens(ctx.meter.text)) : null);
+  };
+  return new Response(meteredStream(request, routed.result, ctx, settle, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
 }
 
 /**
  * Forwards the provider's SSE bytes as they come and, when the stream ends or the client leaves,
  * settles the limiter and writes the log line — exactly once.
  */
-function meteredStream(upstream: ReadableStream<Uint8Array>, ctx: CallContext, admission: Admission, s: RequestState, deps: ChatDeps) {
+function meteredStream(request: Request, upstream: ReadableStream<Uint8Array>, ctx: CallContext, settle: () => void, s: RequestState, deps: ChatDeps) {
   const reader = upstream.getReader();
   const start = s.start;
   let ended = false;
   const end = (status: number, error?: string) => {
     if (ended) return;
     ended = true;
+    settle();
     const usage = ctx.meter.usage;
-    admission.settle(usage ? usage.total_tokens : null);
     if (usage) {
       s.log.tokens_in = usage.prompt_tokens;
       s.log.tokens_out = usage.completion_tokens;
@@ -127,6 +159,15 @@ function meteredStream(upstream: ReadableStream<Uint8Array>, ctx: CallContext, a
     if (ctx.meter.firstByteAt !== null) s.log.ttfb_ms = Math.round((ctx.meter.firstByteAt - start) * 1000) / 1000;
     logRequest(deps.logger, s, status, error ? { error } : undefined);
   };
+  // A client gone before Bun ever pulled or cancelled the body would otherwise hold its slot.
+  request.signal.addEventListener(
+    "abort",
+    () => {
+      end(499, "client closed the stream");
+      reader.cancel().catch(() => {});
+    },
+    { once: true },
+  );
   return new ReadableStream<Uint8Array>(
     {
       async pull(c) {

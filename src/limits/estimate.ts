@@ -1,17 +1,59 @@
-// Token estimate reserved before a call: prompt size plus the completion allowance.
+// Token counts for the TPM reservation: the prompt counted with o200k_base, plus the completion allowance.
+import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import type { ChatRequest } from "../openai/schemas.ts";
 
-/** ~4 characters per token over the message text: cheap, and settled to real usage afterwards. */
-export function estimatePromptTokens(req: ChatRequest): number {
-  let chars = 0;
-  for (const m of req.messages) {
-    if (typeof m.content === "string") chars += m.content.length;
-    else if (Array.isArray(m.content)) for (const p of m.content) chars += p.type === "text" ? p.text.length : 340 * 4;
-    chars += 16;
-  }
-  return Math.ceil(chars / 4);
+/**
+ * Text past this many characters is not tokenised but extrapolated from the counted part's tokens-per-character.
+ * countTokens is synchronous and costs roughly linear time (a megabyte takes hundreds of milliseconds on an unlucky
+ * text), and it runs on the request path; 32k characters stay in the low milliseconds. The reservation is settled
+ * to the provider's reported usage afterwards, so the extrapolation only has to be close, not exact.
+ */
+export const EXACT_CHARS = 32_768;
+/** OpenAI's chat framing: a few tokens per message (role, separators) and a few to prime the reply. */
+const PER_MESSAGE = 3;
+const REPLY_PRIMING = 3;
+/** An image's cost depends on its size, which we do not fetch; 765 is a 1024×1024 image at high detail, 85 at low. */
+const IMAGE_HIGH = 765;
+const IMAGE_LOW = 85;
+
+/**
+ * Counts `text` exactly up to EXACT_CHARS and extrapolates the rest at the counted part's rate. The rate is floored
+ * at 1 token per 8 characters so a highly compressible head (a run of one character) cannot make a long tail cheap.
+ */
+export function countTextTokens(text: string): number {
+  if (text.length <= EXACT_CHARS) return countTokens(text);
+  const head = text.slice(0, EXACT_CHARS);
+  const counted = countTokens(head);
+  const rate = Math.max(counted / head.length, 0.125);
+  return counted + Math.ceil((text.length - head.length) * rate);
 }
 
-export function estimateTokens(req: ChatRequest, defaultCompletion: number): number {
-  return estimatePromptTokens(req) + (req.max_completion_tokens ?? req.max_tokens ?? defaultCompletion);
+/**
+ * Prompt tokens of a request: message text, names, tool-call arguments and tool definitions, tokenised as one
+ * text (one countTokens call, one cap) plus per-message framing and a fixed cost per image.
+ */
+export function countPromptTokens(req: ChatRequest): number {
+  const parts: string[] = [];
+  let fixed = REPLY_PRIMING;
+  for (const m of req.messages) {
+    fixed += PER_MESSAGE;
+    parts.push(m.role);
+    if (m.name) parts.push(m.name);
+    if (typeof m.content === "string") parts.push(m.content);
+    else if (Array.isArray(m.content)) {
+      for (const p of m.content) {
+        if (p.type === "text") parts.push(p.text);
+        else fixed += p.image_url.detail === "low" ? IMAGE_LOW : IMAGE_HIGH;
+      }
+    }
+    if (m.tool_calls) for (const tc of m.tool_calls) parts.push(tc.function.name, tc.function.arguments);
+  }
+  if (req.tools?.length) parts.push(JSON.stringify(req.tools));
+  return fixed + countTextTokens(parts.join("\n"));
+}
+
+/** The completion allowance: what the client capped it at, else the configured default. */
+export function completionAllowance(req: ChatRequest, defaultCompletion: number): number {
+  const n = req.n ?? 1;
+  return (req.max_completion_tokens ?? req.max_tokens ?? defaultCompletion) * Math.max(1, n);
 }

@@ -1,20 +1,35 @@
-// The Limiter contract shared by every store, and the window arithmetic and header formatting they share.
+// The Limiter contract shared by every store, the limits that apply to a request, and the headers and 429s built from a store's answer.
 import type { Principal } from "../auth/keys.ts";
+import type { KeyConfig, Limits } from "../config/schema.ts";
+import { rateLimited } from "../openai/errors.ts";
 
 export interface LimitQuery {
   principal: Principal;
   /** The public model id (per-model limits inside a key apply to it). */
   model: string;
-  /** Tokens to reserve before the call (prompt estimate + completion allowance). */
-  estimatedTokens: number;
+  /**
+   * Tokens to reserve before the call (prompt + completion allowance). Called only when a tpm limit applies:
+   * tokenising a prompt costs, and keys without tpm should not pay for it.
+   */
+  estimateTokens: () => number;
 }
 
-/** An admitted request. `settle` must be called exactly once when the request ends, however it ends. */
+/** An admitted request. `settle` must be called once when the request ends, however it ends; later calls do nothing. */
 export interface Admission {
   /** The x-ratelimit-* headers to send with the response. */
   headers: Record<string, string>;
-  /** Replaces the token reservation with what was really used (null: unknown, keep the estimate) and frees the slot. */
+  /** Whether tokens are metered for this request (a tpm limit applies): only then does `settle` need a count. */
+  readonly metersTokens: boolean;
+  /** Replaces the token reservation with what was used (null: unknown, keep the reservation) and frees the concurrency slot. */
   settle(usedTokens: number | null): void;
+}
+
+export interface LimiterStats {
+  store: "memory" | "redis";
+  /** Store calls that failed or timed out since start. */
+  storeErrors: number;
+  /** Whether the store is in an outage right now (the last call failed). */
+  storeDown: boolean;
 }
 
 export interface Limiter {
@@ -22,10 +37,173 @@ export interface Limiter {
   admit(q: LimitQuery): Promise<Admission>;
   /** The key's current x-ratelimit-* headers without consuming anything (for responses that are not calls). */
   peek(principal: Principal, model?: string): Promise<Record<string, string>>;
+  stats(): LimiterStats;
   close(): Promise<void>;
 }
 
 export const WINDOW_MS = 60_000;
+
+/** Options both stores take; `now` and `windowMs` exist for tests (an injected clock, never sleeps). */
+export interface StoreOptions {
+  /** Limits for keys that set none of rpm/tpm/max_concurrent (rate_limit.defaults). */
+  defaults?: Limits;
+  now?: () => number;
+  windowMs?: number;
+}
+
+/**
+ * One set of counters: the key's own limits, or one model's limits inside the key. A request passes every scope
+ * that applies and is recorded in all of them. 0 means "no limit of this kind".
+ */
+export interface Scope {
+  /** Stable id, also the store's key suffix: `<key>` or `<key>/m/<model>`, both URI-encoded. */
+  id: string;
+  /** The key's name, URI-encoded: the Redis hash tag, so a request's keys share one cluster slot. */
+  tag: string;
+  /** For messages: `key 'team-a'` or `key 'team-a' on model 'gpt-4o'`. */
+  label: string;
+  rpm: number;
+  tpm: number;
+  concurrent: number;
+}
+
+const hasAny = (l: Limits | undefined): l is Limits => !!l && (l.rpm !== undefined || l.tpm !== undefined || l.max_concurrent !== undefined);
+
+function scopeOf(name: string, model: string | null, l: Limits): Scope {
+  const tag = encodeURIComponent(name);
+  return {
+    id: model === null ? tag : `${tag}/m/${encodeURIComponent(model)}`,
+    tag,
+    label: model === null ? `key '${name}'` : `key '${name}' on model '${model}'`,
+    rpm: l.rpm ?? 0,
+    tpm: l.tpm ?? 0,
+    concurrent: l.max_concurrent ?? 0,
+  };
+}
+
+/**
+ * Resolves which scopes apply to (key, model): the key's limits (or the defaults when it sets none) and the key's
+ * per-model limits for that model. Cached per key config object, so the request path only looks things up.
+ */
+export function scopeResolver(defaults: Limits | undefined): (principal: Principal, model: string | undefined) => readonly Scope[] {
+  const cache = new WeakMap<KeyConfig, Map<string, readonly Scope[]>>();
+  return (principal, model) => {
+    const k = principal.config;
+    let byModel = cache.get(k);
+    if (!byModel) cache.set(k, (byModel = new Map()));
+    const m = model ?? "";
+    let scopes = byModel.get(m);
+    if (!scopes) {
+      const own = hasAny(k) ? k : defaults;
+      const list: Scope[] = [];
+      if (hasAny(own)) list.push(scopeOf(principal.name, null, own));
+      const perModel = model !== undefined && Object.hasOwn(k.limits ?? {}, model) ? k.limits![model] : undefined;
+      if (hasAny(perModel)) list.push(scopeOf(principal.name, model!, perModel));
+      scopes = list;
+      // Bounded: the chat route resolves the model against the config before it asks the limiter.
+      byModel.set(m, scopes);
+    }
+    return scopes;
+  };
+}
+
+/** One scope's counters as a store sees them at the moment of the decision (after recording, when admitted). */
+export interface ScopeSnapshot {
+  requests: number;
+  /** Milliseconds until the request log is empty (OpenAI: "until the limit resets to its initial state"). */
+  requestsResetMs: number;
+  tokens: number;
+  tokensResetMs: number;
+  inflight: number;
+  /** Milliseconds until this scope would admit the request, per limit kind; -1 where that limit is not hit. */
+  waitRequestsMs: number;
+  waitTokensMs: number;
+  waitConcurrencyMs: number;
+}
+
+/**
+ * The x-ratelimit-* headers: for requests and for tokens, the scope with the least remaining (the one that binds).
+ * Concurrency has no OpenAI header; its 429 says so in the message.
+ */
+export function rateHeaders(scopes: readonly Scope[], snaps: readonly ScopeSnapshot[]): Record<string, string> {
+  const h: Record<string, string> = {};
+  let reqAt = -1;
+  let tokAt = -1;
+  const remaining = (limit: number, used: number) => Math.max(0, limit - used);
+  scopes.forEach((s, i) => {
+    const n = snaps[i]!;
+    if (s.rpm > 0 && (reqAt < 0 || remaining(s.rpm, n.requests) < remaining(scopes[reqAt]!.rpm, snaps[reqAt]!.requests))) reqAt = i;
+    if (s.tpm > 0 && (tokAt < 0 || remaining(s.tpm, n.tokens) < remaining(scopes[tokAt]!.tpm, snaps[tokAt]!.tokens))) tokAt = i;
+  });
+  if (reqAt >= 0) {
+    const s = scopes[reqAt]!;
+    const n = snaps[reqAt]!;
+    h["x-ratelimit-limit-requests"] = String(s.rpm);
+    h["x-ratelimit-remaining-requests"] = String(remaining(s.rpm, n.requests));
+    h["x-ratelimit-reset-requests"] = formatResetDuration(n.requestsResetMs);
+  }
+  if (tokAt >= 0) {
+    const s = scopes[tokAt]!;
+    const n = snaps[tokAt]!;
+    h["x-ratelimit-limit-tokens"] = String(s.tpm);
+    h["x-ratelimit-remaining-tokens"] = String(remaining(s.tpm, n.tokens));
+    h["x-ratelimit-reset-tokens"] = formatResetDuration(n.tokensResetMs);
+  }
+  return h;
+}
+
+/** Headers when the store cannot be asked (an outage under on_store_error: allow): the limits, nothing counted. */
+export function unknownStateHeaders(scopes: readonly Scope[]): Record<string, string> {
+  const empty: ScopeSnapshot = { requests: 0, requestsResetMs: 0, tokens: 0, tokensResetMs: 0, inflight: 0, waitRequestsMs: -1, waitTokensMs: -1, waitConcurrencyMs: -1 };
+  return rateHeaders(scopes, scopes.map(() => empty));
+}
+
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+const perMinute = (windowMs: number) => (windowMs === WINDOW_MS ? "per minute" : `per ${formatResetDuration(windowMs)}`);
+
+/**
+ * The 429 for a refused request: every limit that was hit, named (requests, tokens, concurrency), and Retry-After
+ * the longest of their waits (retrying before the last one frees would only be refused again).
+ */
+export function rejection(scopes: readonly Scope[], snaps: readonly ScopeSnapshot[], estimate: number, windowMs: number) {
+  const hits: string[] = [];
+  let wait = 0;
+  scopes.forEach((s, i) => {
+    const n = snaps[i]!;
+    if (n.waitRequestsMs >= 0) {
+      hits.push(`requests: ${s.rpm} ${perMinute(windowMs)} for ${s.label}`);
+      wait = Math.max(wait, n.waitRequestsMs);
+    }
+    if (n.waitTokensMs >= 0) {
+      hits.push(`tokens: ${s.tpm} ${perMinute(windowMs)} for ${s.label} (${n.tokens} used, this request reserves ${estimate})`);
+      wait = Math.max(wait, n.waitTokensMs);
+    }
+    if (n.waitConcurrencyMs >= 0) {
+      hits.push(`concurrency: ${s.concurrent} requests in flight for ${s.label}`);
+      wait = Math.max(wait, n.waitConcurrencyMs);
+    }
+  });
+  return rateLimited(`Rate limit reached on ${hits.join("; ")}. Retry after ${seconds(wait)}s.`, seconds(wait), rateHeaders(scopes, snaps));
+}
+
+/** A request whose reservation alone is over a scope's tpm can never pass: refused before any store call. */
+export function exceedsTpm(scopes: readonly Scope[], estimate: number): boolean {
+  return scopes.some((x) => x.tpm > 0 && estimate > x.tpm);
+}
+
+/** The 429 for such a request; `headers` are the key's current ones (nothing was consumed). */
+export function tooLargeForTpm(scopes: readonly Scope[], estimate: number, windowMs: number, headers: Record<string, string>) {
+  const s = scopes.find((x) => x.tpm > 0 && estimate > x.tpm)!;
+  return rateLimited(
+    `Rate limit reached on tokens: this request needs about ${estimate} tokens (prompt plus max_tokens or the default completion allowance), ` +
+      `more than the ${s.tpm} tokens ${perMinute(windowMs)} allowed for ${s.label}. Lower max_tokens or shorten the prompt; retrying will not help.`,
+    windowMs / 1000,
+    headers,
+  );
+}
+
+/** Wait for a freed slot: unknown (it frees when some request ends), so the smallest Retry-After. */
+export const CONCURRENCY_WAIT_MS = 1000;
 
 /** Formats a duration the way OpenAI's x-ratelimit-reset-* headers do (Go's Duration.String at ms precision). */
 export function formatResetDuration(ms: number): string {

@@ -13,6 +13,7 @@ export type ErrorKind =
   | "upstream_failed"
   | "upstream_timeout"
   | "client_closed"
+  | "limits_unavailable"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -62,6 +63,9 @@ export const rateLimited = (message: string, retryAfterSeconds: number, headers:
   new GatewayError("rate_limited", message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), headers });
 export const upstreamFailed = (message: string, init: GatewayErrorInit = {}) =>
   new GatewayError("upstream_failed", message, { retryable: true, ...init });
+/** The shared rate-limit store cannot be reached and `rate_limit.on_store_error` is `deny`. */
+export const storeUnavailable = (headers: Record<string, string> = {}) =>
+  new GatewayError("limits_unavailable", "Rate limits cannot be checked right now (the rate-limit store is unreachable). Retry shortly.", { retryAfter: 1, headers });
 export const clientClosed = () => new GatewayError("client_closed", "The client closed the request.");
 export const upstreamTimeout = (ms: number) =>
   new GatewayError("upstream_timeout", `The provider did not answer within ${ms} ms.`, { retryable: true });
@@ -85,6 +89,8 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   upstream_timeout: { status: 504, type: "timeout_error", code: null },
   // Never sent (nobody is listening); 499 is what the request log records, as nginx does.
   client_closed: { status: 499, type: "client_closed", code: null },
+  // Not in the contract's table: neither the key's limit nor a provider's, so not a 429; 503 is what clients retry.
+  limits_unavailable: { status: 503, type: "server_error", code: "rate_limit_store_unavailable" },
   internal: { status: 500, type: "server_error", code: null },
 };
 

@@ -1,0 +1,256 @@
+// Limiter shared by every gateway instance: the memory store's semantics in Redis, one Lua script per request.
+import { RedisClient } from "bun";
+import type { Principal } from "../auth/keys.ts";
+import type { Logger } from "../observability/log.ts";
+import { storeUnavailable } from "../openai/errors.ts";
+import {
+  exceedsTpm,
+  rateHeaders,
+  rejection,
+  scopeResolver,
+  tooLargeForTpm,
+  unknownStateHeaders,
+  WINDOW_MS,
+  type Admission,
+  type Limiter,
+  type LimiterStats,
+  type LimitQuery,
+  type Scope,
+  type ScopeSnapshot,
+  type StoreOptions,
+} from "./limiter.ts";
+import { ADMIT_LUA, SETTLE_LUA } from "./redis-lua.ts";
+
+export interface RedisStoreOptions extends StoreOptions {
+  url: string;
+  /** Milliseconds before a store call counts as failed (rate_limit.store_timeout_ms). */
+  timeoutMs: number;
+  /** A request the store cannot check: let it through uncounted, or refuse it with 503. */
+  onStoreError: "allow" | "deny";
+  logger: Pick<Logger, "info" | "error">;
+  /** How long a concurrency slot outlives an instance that died without releasing it (longer than any request). */
+  leaseMs: number;
+  /** Key prefix (several gateways or tests on one Redis). */
+  prefix?: string;
+  /**
+   * Normally every script reads Redis's TIME, one clock for all instances. A clock given here is sent instead
+   * (tests move through the window without sleeping).
+   */
+  now?: () => number;
+}
+
+/** A store call that did not answer in time (it may still have run). */
+class StoreTimeout extends Error {}
+
+const sha1 = (s: string) => new Bun.CryptoHasher("sha1").update(s).digest("hex");
+const ADMIT_SHA = sha1(ADMIT_LUA);
+const SETTLE_SHA = sha1(SETTLE_LUA);
+/** Settles that failed (store down) wait here and are retried when it answers again; beyond this, leases clean up. */
+const MAX_PENDING = 10_000;
+/** At most one connection attempt of our own this often; Bun's client also reconnects in the background. */
+const RECONNECT_EVERY_MS = 500;
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+function numbers(reply: unknown): number[] {
+  if (!Array.isArray(reply) || !reply.every((x) => typeof x === "number")) throw new Error("unexpected reply from the rate-limit script");
+  return reply as number[];
+}
+
+export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
+  const w = opts.windowMs ?? WINDOW_MS;
+  const prefix = opts.prefix ?? "switchboard:rl:";
+  const resolve = scopeResolver(opts.defaults);
+  const clock = opts.now;
+  const instance = crypto.randomUUID().slice(0, 8);
+  let seq = 0;
+  const client = new RedisClient(opts.url, {
+    // Commands fail at once while disconnected instead of queueing behind a dead connection.
+    enableOfflineQueue: false,
+    autoReconnect: true,
+    // Keep trying for as long as the outage lasts (our own throttled connect() covers a client that gave up).
+    maxRetries: 4_294_967_295,
+    connectionTimeout: Math.max(1000, opts.timeoutMs),
+  });
+
+  // ---- connection, timeouts, outage bookkeeping
+  let connecting: Promise<void> | null = null;
+  let lastAttempt = -Infinity;
+  const connect = (): Promise<void> => {
+    if (!connecting) {
+      if (performance.now() - lastAttempt < RECONNECT_EVERY_MS) return Promise.reject(new Error("rate-limit store not connected"));
+      lastAttempt = performance.now();
+      connecting = client.connect().finally(() => (connecting = null));
+    }
+    return connecting;
+  };
+  // Loaded on every (re)connection, ahead of the commands that follow on it: EVALSHA then finds the scripts, and a
+  // settle is never overtaken by a later admit while it falls back to EVAL. A NOSCRIPT that still happens is handled.
+  client.onconnect = () => {
+    client.script("LOAD", ADMIT_LUA).catch(() => {});
+    client.script("LOAD", SETTLE_LUA).catch(() => {});
+  };
+  connect().catch(() => {});
+
+  const health = { down: false, since: 0, errors: 0, failedInOutage: 0 };
+  const pending: string[][] = [];
+  let closed = false;
+
+  /**
+   * Every store call: connect if needed, and give up after timeoutMs so a slow or dead Redis never stalls a request.
+   * During an outage one call at a time probes the store; the others fail at once instead of each waiting out the
+   * timeout against a Redis that accepts and never answers.
+   */
+  let probing = false;
+  async function call(sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
+    const probe = health.down;
+    if (probe) {
+      if (probing) {
+        health.errors++;
+        health.failedInOutage++;
+        throw new Error("rate-limit store unreachable");
+      }
+      probing = true;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StoreTimeout(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    });
+    const run = async () => {
+      if (!client.connected) await connect();
+      try {
+        return await client.evalsha(sha, keys.length, ...keys, ...args);
+      } catch (e) {
+        // After SCRIPT FLUSH or a restart the script is gone: EVAL runs it and caches it again.
+        if (errorText(e).startsWith("NOSCRIPT")) return client.eval(script, keys.length, ...keys, ...args);
+        throw e;
+      }
+    };
+    try {
+      const reply: unknown = await Promise.race([run(), timeout]);
+      succeeded();
+      return reply;
+    } catch (e) {
+      failed(e);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (probe) probing = false;
+    }
+  }
+
+  function failed(e: unknown): void {
+    health.errors++;
+    if (health.down) return void health.failedInOutage++;
+    health.down = true;
+    health.since = Date.now();
+    health.failedInOutage = 1;
+    // Once per outage, not once per request.
+    opts.logger.error("rate-limit store unreachable", { store: "redis", on_store_error: opts.onStoreError, error: errorText(e) });
+  }
+
+  function succeeded(): void {
+    if (!health.down) return;
+    health.down = false;
+    opts.logger.info("rate-limit store reachable again", { store: "redis", outage_ms: Date.now() - health.since, failed_calls: health.failedInOutage });
+    for (const args of pending.splice(0)) void settleCall(args);
+  }
+
+  // ---- keys and arguments
+  const keyCache = new WeakMap<Scope, string[]>();
+  const keysOf = (scopes: readonly Scope[]) =>
+    scopes.flatMap((s) => {
+      let k = keyCache.get(s);
+      if (!k) {
+        const base = `${prefix}{${s.tag}}:${s.id}:`;
+        keyCache.set(s, (k = [`${base}r`, `${base}t`, `${base}h`, `${base}c`]));
+      }
+      return k;
+    });
+  const limitArgs = (scopes: readonly Scope[]) => [String(scopes.length), ...scopes.flatMap((s) => [String(s.rpm), String(s.tpm), String(s.concurrent)])];
+  const nowArg = () => (clock ? String(Math.floor(clock())) : "");
+
+  function snapshots(reply: number[], n: number): ScopeSnapshot[] {
+    const out: ScopeSnapshot[] = [];
+    for (let i = 0; i < n; i++) {
+      const b = 2 + i * 8;
+      const [requests, requestsResetMs, tokens, tokensResetMs, inflight, waitRequestsMs, waitTokensMs, waitConcurrencyMs] = reply.slice(b, b + 8) as [number, number, number, number, number, number, number, number];
+      out.push({ requests, requestsResetMs, tokens, tokensResetMs, inflight, waitRequestsMs, waitTokensMs, waitConcurrencyMs });
+    }
+    return out;
+  }
+
+  async function settleCall(args: string[]): Promise<void> {
+    const [keyCount, ...rest] = args;
+    const keys = rest.slice(0, Number(keyCount));
+    try {
+      await call(SETTLE_SHA, SETTLE_LUA, keys, rest.slice(Number(keyCount)));
+    } catch {
+      if (closed) return;
+      // Kept for when the store answers again, so a slot is not held until its lease runs out.
+      if (pending.length >= MAX_PENDING) pending.shift();
+      pending.push(args);
+    }
+  }
+
+  const unlimited: Admission = { headers: {}, metersTokens: false, settle() {} };
+  /** The headers of these scopes now, consuming nothing (the admit script in look-only mode). */
+  async function current(scopes: readonly Scope[]): Promise<Record<string, string>> {
+    try {
+      const reply = numbers(await call(ADMIT_SHA, ADMIT_LUA, keysOf(scopes), [nowArg(), String(w), "peek", String(opts.leaseMs), "0", "0", ...limitArgs(scopes)]));
+      return rateHeaders(scopes, snapshots(reply, scopes.length));
+    } catch {
+      return unknownStateHeaders(scopes);
+    }
+  }
+
+  return {
+    async admit(q: LimitQuery): Promise<Admission> {
+      const scopes = resolve(q.principal, q.model);
+      if (scopes.length === 0) return unlimited;
+      const metersTokens = scopes.some((s) => s.tpm > 0);
+      const estimate = metersTokens ? Math.max(1, Math.ceil(q.estimateTokens())) : 0;
+      if (metersTokens && exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, await current(scopes));
+      const id = `${instance}:${++seq}`;
+      const keys = keysOf(scopes);
+      const limits = limitArgs(scopes);
+      let reply: number[];
+      try {
+        reply = numbers(await call(ADMIT_SHA, ADMIT_LUA, keys, [nowArg(), String(w), id, String(opts.leaseMs), String(estimate), "1", ...limits]));
+      } catch (e) {
+        // A timed-out call may still have run: undo its slot and reservation once the store answers.
+        if (e instanceof StoreTimeout) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, "0", String(estimate), "0", ...limits]);
+        if (opts.onStoreError === "deny") throw storeUnavailable(unknownStateHeaders(scopes));
+        return { headers: unknownStateHeaders(scopes), metersTokens: false, settle() {} };
+      }
+      const snaps = snapshots(reply, scopes.length);
+      if (reply[0] !== 1) throw rejection(scopes, snaps, estimate, w);
+      const admittedAt = reply[1]!;
+      let settled = false;
+      return {
+        headers: rateHeaders(scopes, snaps),
+        metersTokens,
+        settle(used) {
+          if (settled) return;
+          settled = true;
+          // Nothing to give back for a request that holds no slot and whose reservation stays as it is.
+          if (!scopes.some((s) => s.concurrent > 0) && (used === null || !metersTokens)) return;
+          const n = used === null || !metersTokens ? -1 : Math.max(0, Math.round(used));
+          void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(n), String(estimate), String(admittedAt), ...limits]);
+        },
+      };
+    },
+
+    async peek(principal: Principal, model?: string) {
+      const scopes = resolve(principal, model);
+      return scopes.length === 0 ? {} : current(scopes);
+    },
+
+    stats: (): LimiterStats => ({ store: "redis", storeErrors: health.errors, storeDown: health.down }),
+
+    async close() {
+      closed = true;
+      client.close();
+    },
+  };
+}
