@@ -14,7 +14,7 @@ beforeAll(async () => {
   const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
   const cfg = join(dir, "c.yaml");
-  writeFileSync(cfg, "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n");
+  writeFileSync(cfg, "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n    rpm: 100\n    tpm: 100000\n");
   proc = Bun.spawn([bin, "--config", cfg, "--port", String(port)], { env: { ...process.env, BIN_TEST_KEY: "sk-binary-test-1" }, stdout: "ignore", stderr: "ignore" });
   for (let i = 0; i < 100; i++) {
     if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return;
@@ -31,7 +31,10 @@ test("the compiled binary answers JSON and streams", async () => {
       headers: { authorization: "Bearer sk-binary-test-1", "content-type": "application/json" },
       body: JSON.stringify({ model: "echo", stream, messages: [{ role: "user", content: "compiled hello" }] }),
     });
-  const json = (await (await call(false)).json()) as { choices: { message: { content: string } }[] };
+  const first = await call(false);
+  // tpm is set: the tokenizer (loaded by require at start-up) must be inside the executable too.
+  expect(first.headers.get("x-ratelimit-limit-tokens")).toBe("100000");
+  const json = (await first.json()) as { choices: { message: { content: string } }[] };
   expect(json.choices[0]!.message.content).toBe("compiled hello");
   const sse = await (await call(true)).text();
   expect(sse).toContain('"content":"compiled "');

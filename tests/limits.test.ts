@@ -321,6 +321,27 @@ describe("token estimate and rate_limit config", () => {
     expect(completionAllowance(base, 1024)).toBe(1024);
   });
 
+  test("the tokenizer (~70 MiB resident) is loaded only by a gateway with a tpm limit somewhere", async () => {
+    // A fresh process, since this one has loaded it already: build the app and look at what was required.
+    const probe = (limits: object) => `
+      import { buildConfig } from "./src/config/load.ts";
+      import { createApp } from "./src/app.ts";
+      import { createMemoryLogger } from "./src/observability/log.ts";
+      const c = buildConfig({ providers: { e: { type: "echo" } }, models: [{ id: "m", provider: "e" }], keys: [{ name: "a", key: "sk-12345678", ...${JSON.stringify(limits)} }] }, "t", {});
+      const g = createApp(c, { logger: createMemoryLogger() });
+      console.log(Object.keys(require.cache).some((k) => k.includes("gpt-tokenizer")));
+      await g.close();`;
+    const loaded = async (limits: object) => {
+      const p = Bun.spawn([process.execPath, "-e", probe(limits)], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "inherit" });
+      const out = (await new Response(p.stdout).text()).trim();
+      expect(await p.exited).toBe(0);
+      return out;
+    };
+    expect(await loaded({ rpm: 5, max_concurrent: 2 })).toBe("false");
+    expect(await loaded({ tpm: 1000 })).toBe("true");
+    expect(await loaded({ limits: { m: { tpm: 1000 } } })).toBe("true");
+  });
+
   test("invalid rate_limit values name the field; per-model limits must name a configured model", () => {
     const base = { providers: { e: { type: "echo" } }, models: [{ id: "m", provider: "e" }] };
     const fails = (raw: object, field: string) => expect(() => buildConfig(raw, "t", {})).toThrow(field);

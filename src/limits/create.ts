@@ -4,6 +4,7 @@ import type { Logger } from "../observability/log.ts";
 import type { Limiter } from "./limiter.ts";
 import { createMemoryLimiter } from "./memory-store.ts";
 import { createRedisLimiter } from "./redis-store.ts";
+import { configMetersTokens, loadTokenizer } from "./estimate.ts";
 
 /**
  * A concurrency slot in Redis is a lease: released when the request ends, or reclaimed when the lease runs out
@@ -17,6 +18,7 @@ export function slotLeaseMs(config: Config): number {
 
 export function createLimiter(config: Config, deps: { logger: Logger }): Limiter {
   const rl = config.rate_limit;
+  if (configMetersTokens(config)) loadTokenizer();
   if (rl.store === "redis") {
     return createRedisLimiter({
       // load.ts refuses store: redis without redis_url.
