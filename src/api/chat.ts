@@ -12,6 +12,7 @@ import { upstreamFailed } from "../openai/errors.ts";
 import type { CallContext } from "../providers/types.ts";
 import { DEPLOYMENT_HEADER, type Route, type Router, type RoutingLog } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
+import { requestDeadline, type Deadline } from "./deadline.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
 
@@ -101,10 +102,11 @@ async function dispatchChat(
   const s = stateOf(request)!;
   const stream = body.stream === true;
   const warnings: string[] = [];
+  const deadline = requestDeadline(request.signal, route.timeoutMs);
   const ctx: CallContext = {
     requestId: s.id,
     publicModel: body.model,
-    signal: AbortSignal.any([request.signal, AbortSignal.timeout(route.timeoutMs)]),
+    signal: deadline.signal,
     timeoutMs: route.timeoutMs,
     now: deps.now,
     meter: { usage: null, text: "", firstByteAt: null, failed: false },
@@ -116,7 +118,12 @@ async function dispatchChat(
   // Attempts, retries and fallbacks go on the request's log line, also when the request fails.
   const logRouting: RoutingLog = (f) => Object.assign(s.log, f);
   if (!stream) {
-    const routed = await deps.router.complete(route, body, ctx, logRouting);
+    let routed;
+    try {
+      routed = await deps.router.complete(route, body, ctx, logRouting);
+    } finally {
+      deadline.release();
+    }
     const completion = routed.result;
     headers[DEPLOYMENT_HEADER] = routed.label;
     admission.settle(completion.usage?.total_tokens ?? null);
@@ -127,9 +134,17 @@ async function dispatchChat(
     headers["content-type"] = "application/json";
     return new Response(JSON.stringify(completion), { headers });
   }
-  const routed = await deps.router.stream(route, body, ctx, logRouting);
+  let routed;
+  try {
+    routed = await deps.router.stream(route, body, ctx, logRouting);
+  } catch (err) {
+    deadline.release();
+    throw err;
+  }
   headers[DEPLOYMENT_HEADER] = routed.label;
+  // The deadline still runs while the stream flows (a stream past it ends with an error event); released at its end.
   const settle = () => {
+    deadline.release();
     const usage = ctx.meter.usage;
     if (usage) return admission.settle(usage.total_tokens);
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was

@@ -50,6 +50,8 @@ export interface Attempt {
  * timers, whose reason is a retryable timeout, so a slow deployment fails over instead of ending the request.
  */
 export function startAttempt(base: CallContext, firstByteMs: number | undefined, attemptMs: number | undefined): Attempt {
+  // No timers of its own (the common case): the request's signal is the attempt's, with nothing to set up or clear.
+  if (firstByteMs === undefined && attemptMs === undefined) return { ctx: base, firstByte() {}, dispose() {} };
   const ctrl = new AbortController();
   const arm = (ms: number | undefined, what: string) =>
     ms === undefined ? undefined : setTimeout(() => ctrl.abort(new GatewayError("upstream_timeout", `The provider ${what} within ${ms} ms.`, { retryable: true })), ms);
