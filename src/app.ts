@@ -14,7 +14,7 @@ import { chatRoutes } from "./api/chat.ts";
 import { modelRoutes } from "./api/models.ts";
 import { healthRoutes } from "./api/health.ts";
 import { adminRoutes } from "./api/admin.ts";
-import { isApiPath, pathOf, requestIdFrom, setState, stateOf } from "./api/context.ts";
+import { isApiPath, pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./api/context.ts";
 import { validationError } from "./api/validate.ts";
 import pkg from "../package.json" with { type: "json" };
 
@@ -64,10 +64,10 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     )
     .onRequest(({ request }) => {
       const path = pathOf(request.url);
-      const s = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, log: {}, logged: false };
+      const s: RequestState = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, principal: undefined, log: {}, logged: false };
       setState(request, s);
       // Authenticate before the body is read or validated: an unknown caller learns nothing about the API.
-      if (isApiPath(path)) (s as { principal?: unknown }).principal = keys.authenticate(request.headers.get("authorization"));
+      if (isApiPath(path)) s.principal = keys.authenticate(request.headers.get("authorization"));
     })
     .onError(async ({ code, error, request }) => {
       const s = stateOf(request);

@@ -10,11 +10,9 @@ export interface Principal {
   allowed: ReadonlySet<string> | null;
 }
 
-const sha256 = (s: string): Buffer => {
-  const h = new Bun.CryptoHasher("sha256");
-  h.update(s);
-  return h.digest() as Buffer;
-};
+/** One native call per request (no hasher object); the bytes for the constant-time compare. */
+const sha256 = (s: string): Uint8Array => Bun.SHA256.hash(s) as Uint8Array;
+const hex = (b: Uint8Array): string => Buffer.prototype.toString.call(b as Buffer, "hex");
 
 export interface KeyRing {
   /** Whether any key is configured (without keys the gateway only serves loopback, unauthenticated). */
@@ -23,13 +21,16 @@ export interface KeyRing {
   authenticate(authorization: string | null): Principal;
 }
 
+// Module-level: a regex literal inside the function would allocate a RegExp object per request.
+const BEARER = /^Bearer\s+(\S+)\s*$/i;
+
 const ANONYMOUS: Principal = { name: "anonymous", config: { name: "anonymous" }, allowed: null };
 
 export function buildKeyRing(config: Config): KeyRing {
-  const byHash = new Map<string, { digest: Buffer; principal: Principal }>();
+  const byHash = new Map<string, { digest: Uint8Array; principal: Principal }>();
   for (const k of config.keys) {
     const digest = k.key !== undefined ? sha256(k.key) : Buffer.from(k.key_sha256!.toLowerCase(), "hex");
-    byHash.set(digest.toString("hex"), { digest, principal: { name: k.name, config: k, allowed: k.models ? new Set(k.models) : null } });
+    byHash.set(hex(digest), { digest, principal: { name: k.name, config: k, allowed: k.models ? new Set(k.models) : null } });
   }
   const enabled = byHash.size > 0;
   return {
@@ -37,10 +38,10 @@ export function buildKeyRing(config: Config): KeyRing {
     authenticate(authorization) {
       if (!enabled) return ANONYMOUS;
       if (!authorization) throw unauthorized("Missing API key. Send it as 'Authorization: Bearer <key>'.");
-      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      const m = BEARER.exec(authorization);
       if (!m) throw unauthorized("Malformed Authorization header. Send it as 'Authorization: Bearer <key>'.");
       const digest = sha256(m[1]!);
-      const hit = byHash.get(digest.toString("hex"));
+      const hit = byHash.get(hex(digest));
       // The map is keyed by the hash (which reveals nothing of the key); the compare below keeps the final
       // check constant-time whatever the lookup did.
       if (!hit || !timingSafeEqual(hit.digest, digest)) throw unauthorized("Incorrect API key provided.");

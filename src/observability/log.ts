@@ -37,25 +37,44 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
-/** Buffers lines and flushes them once per tick, so a burst of requests costs one write. */
+/**
+ * Buffers lines and flushes them once per tick, so a burst of requests costs one write. A request line is
+ * serialised once, straight from the object it was given (no merged copy), behind a prefix whose timestamp
+ * is formatted at most once per millisecond.
+ */
 export function createStdoutLogger(sink: { write(s: string): void } = process.stdout): Logger {
-  let pending: string[] = [];
+  let pending = "";
   let scheduled = false;
+  let isoMs = -1;
+  let iso = "";
   const flush = () => {
     scheduled = false;
-    const out = pending.join("");
-    pending = [];
+    const out = pending;
+    pending = "";
     sink.write(out);
   };
-  const push = (o: object) => {
-    pending.push(JSON.stringify({ time: new Date().toISOString(), ...o }) + "\n");
+  const now = () => {
+    const ms = Date.now();
+    if (ms !== isoMs) {
+      isoMs = ms;
+      iso = new Date(ms).toISOString();
+    }
+    return iso;
+  };
+  const write = (line: string) => {
+    pending += line;
     if (!scheduled) {
       scheduled = true;
       setImmediate(flush);
     }
   };
+  const push = (o: object) => write(JSON.stringify({ time: now(), ...o }) + "\n");
   return {
-    request: (line) => push({ level: "info", msg: "request", ...line }),
+    // Same line as push({ level, msg, ...line }): RequestLogLine has no time, level or msg field to collide with.
+    request: (line) => {
+      const fields = JSON.stringify(line);
+      write(`{"time":"${now()}","level":"info","msg":"request"${fields.length > 2 ? "," : ""}${fields.slice(1)}\n`);
+    },
     info: (msg, fields) => push({ level: "info", msg, ...fields }),
     error: (msg, fields) => push({ level: "error", msg, ...fields }),
   };

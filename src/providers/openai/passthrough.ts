@@ -5,64 +5,199 @@ import { upstreamFailed } from "../../openai/errors.ts";
 import type { CallContext } from "../types.ts";
 import type { Usage } from "../../openai/schemas.ts";
 
-const MODEL_KEY = '"model":"';
-const CONTENT_KEY = '"content":"';
-const ARGS_KEY = '"arguments":"';
+// The stream is handled as bytes, never as text: a block of complete lines (cut after a newline byte, which never
+// falls inside a UTF-8 sequence) is searched natively for what matters, and sent on as the provider's own bytes
+// unless a `model` must be rewritten. Quote and backslash bytes never occur inside a multi-byte character either,
+// so JSON strings can be delimited on bytes. Valid UTF-8 comes out exactly as a decode–rewrite–encode would have
+// made it (tests/openai-passthrough.test.ts holds that reference); invalid bytes pass as they came.
+const utf8 = new TextEncoder();
+// Only whole pieces are decoded (never a stream), so one decoder serves every stream.
+const decoder = new TextDecoder();
+const MODEL_B = utf8.encode('"model":"');
+const CONTENT_B = utf8.encode('"content":"');
+const ARGS_B = utf8.encode('"arguments":"');
+const USAGE_B = utf8.encode('"usage":{');
+const DONE_B = utf8.encode("[DONE]");
+const DATA_B = utf8.encode("data:");
+const NL = 10;
+const QUOTE = 34;
+const BACKSLASH = 92;
 
-/** Index of the closing quote of a JSON string whose first character is at `from`. */
-function stringEnd(s: string, from: number): number {
-  for (let i = from; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 92 /* \ */) i++;
-    else if (c === 34 /* " */) return i;
+/** Native substring search (memmem) on plain bytes; a Uint8Array is all Buffer's indexOf needs. */
+const find = (b: Uint8Array, key: Uint8Array, from: number): number => Buffer.prototype.indexOf.call(b as Buffer, key, from);
+
+function bytesAt(b: Uint8Array, at: number, key: Uint8Array): boolean {
+  if (at + key.length > b.length) return false;
+  for (let i = 0; i < key.length; i++) if (b[at + i] !== key[i]) return false;
+  return true;
+}
+
+/** Index of the closing quote of a JSON string whose first byte is at `from`, before `end`; -1 when it does not close. */
+function stringEnd(b: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    const c = b[i];
+    if (c === BACKSLASH) i++;
+    else if (c === QUOTE) return i;
   }
   return -1;
 }
 
-/** The raw (still escaped) JSON string value after `key`, or "" — good enough to estimate tokens. */
-function rawValue(line: string, key: string): string {
-  const k = line.indexOf(key);
-  if (k === -1) return "";
-  const start = k + key.length;
-  const end = stringEnd(line, start);
-  return end === -1 ? "" : line.slice(start, end);
+const lineStart = (b: Uint8Array, at: number) => b.lastIndexOf(NL, at) + 1;
+const lineEnd = (b: Uint8Array, at: number) => {
+  const nl = b.indexOf(NL, at);
+  return nl === -1 ? b.length : nl;
+};
+/** Where the payload of the `data:` line starting at `start` begins (after one optional space). */
+const payload = (b: Uint8Array, start: number) => (b[start + 5] === 32 ? start + 6 : start + 5);
+/** A `data:` line whose payload is not [DONE]: the lines whose model is rewritten and whose content is metered. */
+const chunkLine = (b: Uint8Array, start: number) => bytesAt(b, start, DATA_B) && !bytesAt(b, payload(b, start), DONE_B);
+
+/**
+ * The metered text of a block, gathered as bytes and decoded once: `copyValue` appends the raw (still escaped)
+ * JSON string value starting at `from`, or nothing when it does not close before `end`.
+ */
+let scratch = new Uint8Array(4096);
+let scratchLength = 0;
+function copyValue(b: Uint8Array, from: number, end: number): void {
+  const mark = scratchLength;
+  for (let i = from; i < end; i++) {
+    const c = b[i]!;
+    if (c === QUOTE) return;
+    if (scratchLength + 2 > scratch.length) {
+      const bigger = new Uint8Array(scratch.length * 2);
+      bigger.set(scratch.subarray(0, scratchLength));
+      scratch = bigger;
+    }
+    scratch[scratchLength++] = c;
+    if (c === BACKSLASH && i + 1 < end) scratch[scratchLength++] = b[++i]!;
+  }
+  scratchLength = mark;
+}
+function takeScratch(): string {
+  if (scratchLength === 0) return "";
+  const text = decoder.decode(scratch.subarray(0, scratchLength));
+  scratchLength = 0;
+  // A huge value grew it: do not keep that much for good.
+  if (scratch.length > 65536) scratch = new Uint8Array(4096);
+  return text;
+}
+
+function meterUsage(json: string, ctx: CallContext): void {
+  try {
+    const usage = (JSON.parse(json) as { usage?: Usage }).usage;
+    if (usage && typeof usage.prompt_tokens === "number") ctx.meter.usage = usage;
+  } catch {
+    // Not JSON: forwarded as it is; the client sees what the provider sent.
+  }
 }
 
 /**
- * Rewrites one `data:` line. Only the usage chunk is parsed; every other line is scanned with indexOf,
- * so a passthrough stream costs a few string operations per chunk.
+ * One stream's processing of blocks of complete lines. Per `data:` line (other than `[DONE]`): the first `model`
+ * value is set to the public model id, the usage chunk is parsed for accounting, the first `content` and
+ * `arguments` values are added to the metered text (an estimate of what was delivered, if the stream is cut).
  */
-export function rewriteDataLine(line: string, publicModel: string, ctx: CallContext): string {
-  const payload = line.charCodeAt(5) === 32 ? 6 : 5;
-  if (line.startsWith("[DONE]", payload)) return line;
-  let out = line;
-  const m = out.indexOf(MODEL_KEY);
-  if (m !== -1) {
-    const start = m + MODEL_KEY.length;
-    const end = stringEnd(out, start);
-    if (end !== -1 && out.slice(start, end) !== publicModel) {
-      out = out.slice(0, start) + JSON.stringify(publicModel).slice(1, -1) + out.slice(end);
+export function lineProcessor(publicModel: string, ctx: CallContext) {
+  const modelBytes = utf8.encode(publicModel);
+  // The public id as it goes into JSON: escaped, then the closing quote.
+  const modelAsSent = utf8.encode(JSON.stringify(publicModel).slice(1));
+  const state = { sawDone: false };
+
+  /** The first `"model":"…"` of the block that does not already hold the public id, or -1 (the block goes out as it came). */
+  function firstOtherModel(b: Uint8Array): number {
+    for (let i = find(b, MODEL_B, 0); i !== -1; i = find(b, MODEL_B, i + MODEL_B.length)) {
+      if (!bytesAt(b, i + MODEL_B.length, modelAsSent)) return i;
     }
+    return -1;
   }
-  if (out.includes('"usage":{')) {
-    try {
-      const usage = (JSON.parse(out.slice(payload)) as { usage?: Usage }).usage;
-      if (usage && typeof usage.prompt_tokens === "number") ctx.meter.usage = usage;
-    } catch {
-      // Not JSON: forwarded as it is; the client sees what the provider sent.
+
+  /** The block with the first `model` value of each chunk line set to the public id, from the line holding `at` on. */
+  function rewriteModels(b: Uint8Array, at: number): Uint8Array {
+    const cuts: number[] = []; // [valueStart, valueEnd] pairs to replace
+    let lastLine = -1;
+    for (let i = find(b, MODEL_B, lineStart(b, at)); i !== -1; i = find(b, MODEL_B, i + MODEL_B.length)) {
+      const start = lineStart(b, i);
+      if (start === lastLine || !chunkLine(b, start)) continue;
+      lastLine = start;
+      const from = i + MODEL_B.length;
+      const close = stringEnd(b, from, lineEnd(b, from));
+      if (close === -1 || (close - from === modelBytes.length && bytesAt(b, from, modelBytes))) continue;
+      cuts.push(from, close);
     }
+    if (cuts.length === 0) return b;
+    const value = modelAsSent.subarray(0, modelAsSent.length - 1);
+    let size = b.length;
+    for (let k = 0; k < cuts.length; k += 2) size += value.length - (cuts[k + 1]! - cuts[k]!);
+    const out = new Uint8Array(size);
+    let read = 0;
+    let write = 0;
+    for (let k = 0; k < cuts.length; k += 2) {
+      out.set(b.subarray(read, cuts[k]!), write);
+      write += cuts[k]! - read;
+      out.set(value, write);
+      write += value.length;
+      read = cuts[k + 1]!;
+    }
+    out.set(b.subarray(read), write);
+    return out;
   }
-  ctx.meter.text += rawValue(out, CONTENT_KEY) + rawValue(out, ARGS_KEY);
+
+  /** [DONE], usage and the metered text of a block (the model's value never holds these keys: its quotes are escaped). */
+  function meter(b: Uint8Array): void {
+    for (let i = find(b, DONE_B, 0); i !== -1; ) {
+      const start = lineStart(b, i);
+      const end = lineEnd(b, i);
+      if (bytesAt(b, start, DATA_B) && decoder.decode(b.subarray(start + 5, end)).trim() === "[DONE]") state.sawDone = true;
+      i = find(b, DONE_B, end);
+    }
+    for (let i = find(b, USAGE_B, 0); i !== -1; ) {
+      const start = lineStart(b, i);
+      const end = lineEnd(b, i);
+      if (chunkLine(b, start)) meterUsage(decoder.decode(b.subarray(payload(b, start), end)), ctx);
+      i = find(b, USAGE_B, end);
+    }
+    // Line by line, jumping straight to the next line holding a content or arguments key.
+    let c = find(b, CONTENT_B, 0);
+    let a = find(b, ARGS_B, 0);
+    while (c !== -1 || a !== -1) {
+      const at = c === -1 ? a : a === -1 ? c : Math.min(c, a);
+      const start = lineStart(b, at);
+      const end = lineEnd(b, at);
+      if (chunkLine(b, start)) {
+        if (c !== -1 && c < end) copyValue(b, c + CONTENT_B.length, end);
+        if (a !== -1 && a < end) copyValue(b, a + ARGS_B.length, end);
+      }
+      if (c !== -1 && c < end) c = find(b, CONTENT_B, end);
+      if (a !== -1 && a < end) a = find(b, ARGS_B, end);
+    }
+    const text = takeScratch();
+    if (text) ctx.meter.text += text;
+  }
+
+  /** Complete lines in, bytes to send out: the very same bytes when no `model` needs rewriting. */
+  function block(b: Uint8Array): Uint8Array {
+    meter(b);
+    const other = firstOtherModel(b);
+    return other === -1 ? b : rewriteModels(b, other);
+  }
+
+  return { state, block };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
   return out;
 }
 
-/** Wraps the upstream body: line-by-line rewrite, error event on a broken or timed-out upstream. */
+const NEWLINE = Uint8Array.of(NL);
+
+/** Wraps the upstream body: block-by-block rewrite, error event on a broken or timed-out upstream. */
 export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel: string, ctx: CallContext): ReadableStream<Uint8Array> {
   const reader = body.getReader();
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
-  let rest = "";
-  let sawDone = false;
+  const lines = lineProcessor(publicModel, ctx);
+  /** Bytes after the last newline so far: a line still arriving. */
+  let rest: Uint8Array | null = null;
   let finished = false;
   const fail = (c: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
     finished = true;
@@ -80,21 +215,22 @@ export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel:
           for (;;) {
             const { done, value } = await reader.read();
             if (done) {
-              const tail = rest + decoder.decode();
-              if (tail.trim()) c.enqueue(encoder.encode(processLines(tail + "\n")));
-              if (!sawDone) return fail(c, upstreamFailed("The provider's stream ended before it was complete."));
+              // A last line without its newline still counts (a provider cut off should not lose what it sent).
+              if (rest && decoder.decode(rest).trim()) c.enqueue(lines.block(concat(rest, NEWLINE)));
+              rest = null;
+              if (!lines.state.sawDone) return fail(c, upstreamFailed("The provider's stream ended before it was complete."));
               finished = true;
               c.close();
               return;
             }
-            const text = rest + decoder.decode(value, { stream: true });
-            const cut = text.lastIndexOf("\n");
+            const bytes: Uint8Array = rest ? concat(rest, value) : value;
+            const cut = bytes.lastIndexOf(NL);
             if (cut === -1) {
-              rest = text;
+              rest = bytes;
               continue;
             }
-            rest = text.slice(cut + 1);
-            c.enqueue(encoder.encode(processLines(text.slice(0, cut + 1))));
+            rest = cut + 1 < bytes.byteLength ? bytes.slice(cut + 1) : null;
+            c.enqueue(lines.block(cut + 1 < bytes.byteLength ? bytes.subarray(0, cut + 1) : bytes));
             return;
           }
         } catch (err) {
@@ -108,21 +244,4 @@ export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel:
     },
     { highWaterMark: 0 },
   );
-
-  function processLines(block: string): string {
-    let out = "";
-    let start = 0;
-    while (start < block.length) {
-      let nl = block.indexOf("\n", start);
-      if (nl === -1) nl = block.length;
-      const line = block.slice(start, nl);
-      if (line.startsWith("data:")) {
-        if (line.slice(5).trim() === "[DONE]") sawDone = true;
-        out += rewriteDataLine(line, publicModel, ctx);
-      } else out += line;
-      out += "\n";
-      start = nl + 1;
-    }
-    return out;
-  }
 }
