@@ -10,7 +10,7 @@ import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema, type ChatRequ
 import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
 import { upstreamFailed } from "../openai/errors.ts";
 import type { CallContext } from "../providers/types.ts";
-import { DEPLOYMENT_HEADER, type Route, type Router, type RoutingLog } from "../routing/router.ts";
+import { DEPLOYMENT_HEADER, type OpenedStream, type Route, type Router, type RoutingLog } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { requestDeadline, type Deadline } from "./deadline.ts";
 import { stateOf, type RequestState } from "./context.ts";
@@ -155,16 +155,18 @@ async function dispatchChat(
 }
 
 /**
- * Forwards the provider's SSE bytes as they come and, when the stream ends or the client leaves,
- * settles the limiter and writes the log line — exactly once.
+ * Forwards the provider's SSE bytes as they come (the first chunk, already read by routing, then the rest) and, when
+ * the stream ends or the client leaves, tells routing, settles the limiter and writes the log line — exactly once.
  */
-function meteredStream(request: Request, upstream: ReadableStream<Uint8Array>, ctx: CallContext, settle: () => void, s: RequestState, deps: ChatDeps) {
-  const reader = upstream.getReader();
+function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext, settle: () => void, s: RequestState, deps: ChatDeps) {
+  const { reader } = opened;
+  let pending: Uint8Array | null = opened.first;
   const start = s.start;
   let ended = false;
-  const end = (status: number, error?: string) => {
+  const end = (status: number, failed: boolean, error?: string) => {
     if (ended) return;
     ended = true;
+    opened.finish(failed);
     settle();
     const usage = ctx.meter.usage;
     if (usage) {
@@ -178,7 +180,7 @@ function meteredStream(request: Request, upstream: ReadableStream<Uint8Array>, c
   request.signal.addEventListener(
     "abort",
     () => {
-      end(499, "client closed the stream");
+      end(499, false, "client closed the stream");
       reader.cancel().catch(() => {});
     },
     { once: true },
@@ -186,24 +188,29 @@ function meteredStream(request: Request, upstream: ReadableStream<Uint8Array>, c
   return new ReadableStream<Uint8Array>(
     {
       async pull(c) {
+        if (pending) {
+          ctx.meter.firstByteAt = performance.now();
+          c.enqueue(pending);
+          pending = null;
+          return;
+        }
         try {
           const r = await reader.read();
           if (r.done) {
             c.close();
-            end(200, ctx.meter.failed ? "stream ended with an error event" : undefined);
+            end(200, ctx.meter.failed, ctx.meter.failed ? "stream ended with an error event" : undefined);
             return;
           }
-          if (ctx.meter.firstByteAt === null) ctx.meter.firstByteAt = performance.now();
-          c.enqueue(r.value);
+          if (r.value) c.enqueue(r.value);
         } catch {
           // Providers end their own streams cleanly; this is the last line of defence.
           c.enqueue(encodeError(upstreamFailed("The provider stream failed.")));
           c.close();
-          end(200, "stream broke");
+          end(200, true, "stream broke");
         }
       },
       cancel() {
-        end(499, "client closed the stream");
+        end(499, false, "client closed the stream");
         return reader.cancel().catch(() => {});
       },
     },

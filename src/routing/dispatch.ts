@@ -3,7 +3,7 @@ import type { AttemptFailure, RequestLogLine } from "../observability/log.ts";
 import { GatewayError, upstreamFailed } from "../openai/errors.ts";
 import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
 import { classifyFailure } from "../providers/http.ts";
-import type { CallContext, Deployment, StreamMeter } from "../providers/types.ts";
+import type { CallContext, Deployment } from "../providers/types.ts";
 import type { ModelPlan, Target } from "./plan.ts";
 import { backoffMs, failureFromErrorEvent, resetMeter, startAttempt, type Attempt, type RetryPolicy, type Sleep } from "./retry.ts";
 import { pick } from "./strategy.ts";
@@ -41,11 +41,28 @@ export function completeCall(req: ChatRequest): Call<ChatCompletion> {
   };
 }
 
+/** The part of a stream reader the forwarding loop uses (Bun's and the DOM's reader types differ in extras). */
+export interface ChunkReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+/**
+ * A provider stream whose first chunk has arrived: the attempt is committed. The caller forwards `first`, then reads
+ * `reader`, and calls `finish` once when the stream is over — one stream layer fewer than wrapping it here.
+ */
+export interface OpenedStream {
+  first: Uint8Array;
+  reader: ChunkReader;
+  /** How the stream ended (idempotent): for the deployment's in-flight count and its breaker. */
+  finish(failed: boolean): void;
+}
+
 /**
  * Opens the stream and waits for its first chunk before committing: until a byte is on its way to the client, a
  * hang (first_byte_timeout_ms), an early end or an error event still fails over. After that the stream is the client's.
  */
-export function streamCall(req: ChatRequest): Call<ReadableStream<Uint8Array>> {
+export function streamCall(req: ChatRequest): Call<OpenedStream> {
   return async (t, a) => {
     const t0 = performance.now();
     const body = await t.provider.stream(req, t.deployment, a.ctx);
@@ -61,50 +78,20 @@ export function streamCall(req: ChatRequest): Call<ReadableStream<Uint8Array>> {
     }
     a.firstByte();
     t.health.succeeded(performance.now() - t0);
-    return tracked(reader, first.value, a.ctx.meter, (failed) => {
-      // A break after the first byte is not retried, but it is the deployment's failure all the same.
-      if (failed) t.health.failed("The stream broke after the first byte.");
-      t.health.end(true);
-      a.dispose();
-    });
-  };
-}
-
-/** Re-emits the peeked first chunk, then the rest; reports once how the stream ended (for in-flight counts and the breaker). */
-function tracked(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }>; cancel(reason?: unknown): Promise<void> }, first: Uint8Array, meter: StreamMeter, done: (failed: boolean) => void): ReadableStream<Uint8Array> {
-  let pending: Uint8Array | null = first;
-  let over = false;
-  const finish = (failed: boolean) => {
-    if (over) return;
-    over = true;
-    done(failed);
-  };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(c) {
-        if (pending) {
-          c.enqueue(pending);
-          pending = null;
-          return;
-        }
-        try {
-          const r = await reader.read();
-          if (r.done || !r.value) {
-            c.close();
-            finish(meter.failed);
-          } else c.enqueue(r.value);
-        } catch (err) {
-          finish(true);
-          c.error(err);
-        }
+    let over = false;
+    return {
+      first: first.value,
+      reader,
+      finish(failed) {
+        if (over) return;
+        over = true;
+        // A break after the first byte is not retried, but it is the deployment's failure all the same.
+        if (failed) t.health.failed("The stream broke after the first byte.");
+        t.health.end(true);
+        a.dispose();
       },
-      cancel(reason) {
-        finish(false);
-        return reader.cancel(reason).catch(() => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
+    };
+  };
 }
 
 const throwIfStopped = (ctx: CallContext) => {

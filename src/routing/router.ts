@@ -3,11 +3,11 @@ import type { Config, ModelConfig } from "../config/schema.ts";
 import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
 import type { CallContext, Deployment, Provider } from "../providers/types.ts";
 import type { TargetStatus } from "./breaker.ts";
-import { completeCall, dispatch, streamCall, type DispatchDeps, type Routed, type RoutingLog } from "./dispatch.ts";
+import { completeCall, dispatch, streamCall, type DispatchDeps, type OpenedStream, type Routed, type RoutingLog } from "./dispatch.ts";
 import { buildPlans, type ModelPlan } from "./plan.ts";
 import { realSleep, type Sleep } from "./retry.ts";
 
-export type { Routed, RoutingLog, RoutingLogFields } from "./dispatch.ts";
+export type { OpenedStream, Routed, RoutingLog, RoutingLogFields } from "./dispatch.ts";
 export type { TargetStatus } from "./breaker.ts";
 
 /** Response header naming the deployment that answered (`provider/upstream_model`). */
@@ -37,7 +37,7 @@ export interface Router {
   /** A JSON completion from the first deployment (of the model, then of its fallbacks) that answers. */
   complete(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<ChatCompletion>>;
   /** An SSE byte stream, committed once its first chunk arrived; after that, failures end the stream with an error event. */
-  stream(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<ReadableStream<Uint8Array>>>;
+  stream(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<OpenedStream>>;
   /** Every deployment's breaker state, error counts and latency, for GET /health/providers. */
   health(): TargetStatus[];
 }
