@@ -298,6 +298,30 @@ describe("redis store specifics", () => {
   });
 });
 
+describe("memory store internals", () => {
+  test("a reservation still open when older ones are pruned and the log compacted settles to its usage", async () => {
+    const c = clock();
+    const l = createMemoryLimiter({ now: c.now });
+    const p = key("compact", { tpm: 10_000_000 });
+    const t0 = c.t;
+    // 2,000 settled requests early in the window, then one held open near its end.
+    for (let i = 0; i < 2000; i++) {
+      c.t = t0 + i;
+      (await l.admit({ principal: p, model: "m", estimateTokens: est(100) })).settle(10);
+    }
+    c.t = t0 + 59_000;
+    const held = await l.admit({ principal: p, model: "m", estimateTokens: est(500) });
+    // The 2,000 leave the window (and the log is compacted); the held one stays in it.
+    c.t = t0 + 62_000;
+    expect((await l.peek(p))["x-ratelimit-remaining-tokens"]).toBe(String(10_000_000 - 500));
+    held.settle(42);
+    expect((await l.peek(p))["x-ratelimit-remaining-tokens"]).toBe(String(10_000_000 - 42));
+    // And it leaves the window itself 60 s after it was admitted.
+    c.t = t0 + 119_001;
+    expect((await l.peek(p))["x-ratelimit-remaining-tokens"]).toBe("10000000");
+  });
+});
+
 describe("token estimate and rate_limit config", () => {
   test("long text is counted exactly up to the cap and extrapolated beyond it, close to the exact count", () => {
     const text = "The quick brown fox jumps over the lazy dog, again and again. ".repeat(3000);

@@ -16,41 +16,37 @@ import {
   type StoreOptions,
 } from "./limiter.ts";
 
-/** One token reservation; `live` turns false when it leaves the window (its tokens are then no longer counted). */
-interface TokenEntry {
-  t: number;
-  n: number;
-  live: boolean;
-}
-
 /**
- * One scope's state. Both logs are append-only arrays read from `head`, oldest first: the window is (now − W, now],
- * so an entry leaves it exactly W after it was made. That is an exact log, not an approximation: its memory is one
- * entry per request in the last window, bounded by rpm where rpm is set.
+ * One scope's state. Both logs are append-only arrays read from a head index, oldest first: the window is
+ * (now − W, now], so an entry leaves it exactly W after it was made. That is an exact log, not an approximation: its
+ * memory is one entry per request in the last window, bounded by rpm where rpm is set. Token reservations are two
+ * parallel number arrays (time, amount) rather than an object each: at thousands of requests a second a window holds
+ * hundreds of thousands of them, and plain number arrays are nothing for the garbage collector to trace.
  */
 class Counters {
   private req: number[] = [];
   private reqHead = 0;
-  private tok: TokenEntry[] = [];
+  private tokT: number[] = [];
+  private tokN: number[] = [];
   private tokHead = 0;
+  /** Absolute index of tokT[0]: reservation handles stay valid across compactions. */
+  private tokBase = 0;
   tokens = 0;
   inflight = 0;
 
   prune(now: number, w: number): void {
     const edge = now - w;
     while (this.reqHead < this.req.length && this.req[this.reqHead]! <= edge) this.reqHead++;
-    while (this.tokHead < this.tok.length && this.tok[this.tokHead]!.t <= edge) {
-      const e = this.tok[this.tokHead++]!;
-      e.live = false;
-      this.tokens -= e.n;
-    }
+    while (this.tokHead < this.tokT.length && this.tokT[this.tokHead]! <= edge) this.tokens -= this.tokN[this.tokHead++]!;
     // Compact now and then so the arrays do not grow without bound.
     if (this.reqHead > 1024 && this.reqHead * 2 > this.req.length) {
       this.req = this.req.slice(this.reqHead);
       this.reqHead = 0;
     }
-    if (this.tokHead > 1024 && this.tokHead * 2 > this.tok.length) {
-      this.tok = this.tok.slice(this.tokHead);
+    if (this.tokHead > 1024 && this.tokHead * 2 > this.tokT.length) {
+      this.tokT = this.tokT.slice(this.tokHead);
+      this.tokN = this.tokN.slice(this.tokHead);
+      this.tokBase += this.tokHead;
       this.tokHead = 0;
     }
   }
@@ -60,24 +56,35 @@ class Counters {
   addRequest(t: number): void {
     this.req.push(t);
   }
-  addTokens(t: number, n: number): TokenEntry {
-    const e = { t, n, live: true };
-    this.tok.push(e);
+  /** Records a reservation; returns its handle. */
+  addTokens(t: number, n: number): number {
+    this.tokT.push(t);
+    this.tokN.push(n);
     this.tokens += n;
-    return e;
+    return this.tokBase + this.tokT.length - 1;
+  }
+  /** Whether the reservation is still inside the window (pruned ones no longer count). */
+  isLive(handle: number): boolean {
+    return handle >= this.tokBase + this.tokHead;
+  }
+  /** Replaces a live reservation's amount with what was really used. */
+  setTokens(handle: number, n: number): void {
+    const i = handle - this.tokBase;
+    this.tokens += n - this.tokN[i]!;
+    this.tokN[i] = n;
   }
   snapshot(s: Scope, now: number, w: number, estimate: number): ScopeSnapshot {
     const count = this.requests;
-    const liveTok = this.tok.length - this.tokHead;
+    const liveTok = this.tokT.length - this.tokHead;
     let waitTokens = -1;
     if (s.tpm > 0 && this.tokens + estimate > s.tpm) {
       // The earliest moment enough reserved tokens have left the window for this request to fit.
       const need = this.tokens + estimate - s.tpm;
       let freed = 0;
-      for (let i = this.tokHead; i < this.tok.length; i++) {
-        freed += this.tok[i]!.n;
+      for (let i = this.tokHead; i < this.tokT.length; i++) {
+        freed += this.tokN[i]!;
         if (freed >= need) {
-          waitTokens = this.tok[i]!.t + w - now;
+          waitTokens = this.tokT[i]! + w - now;
           break;
         }
       }
@@ -87,7 +94,7 @@ class Counters {
       requests: count,
       requestsResetMs: count ? this.req[this.req.length - 1]! + w - now : 0,
       tokens: this.tokens,
-      tokensResetMs: liveTok ? this.tok[this.tok.length - 1]!.t + w - now : 0,
+      tokensResetMs: liveTok ? this.tokT[this.tokT.length - 1]! + w - now : 0,
       inflight: this.inflight,
       // The (count − rpm + 1)-th oldest request must leave the window before one more fits.
       waitRequestsMs: s.rpm > 0 && count >= s.rpm ? this.req[this.reqHead + count - s.rpm]! + w - now : -1,
@@ -137,11 +144,11 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
       cs.forEach((c) => c.prune(t, w));
       const before = scopes.map((s, i) => cs[i]!.snapshot(s, t, w, estimate));
       if (before.some(blocked)) throw rejection(scopes, before, estimate, w);
-      const entries = scopes.map((s, i) => {
+      const handles = scopes.map((s, i) => {
         const c = cs[i]!;
         if (s.rpm > 0) c.addRequest(t);
         if (s.concurrent > 0) c.inflight++;
-        return s.tpm > 0 ? c.addTokens(t, estimate) : null;
+        return s.tpm > 0 ? c.addTokens(t, estimate) : -1;
       });
       const headers = rateHeaders(scopes, scopes.map((s, i) => cs[i]!.snapshot(s, t, w, 0)));
       let settled = false;
@@ -155,14 +162,12 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
           scopes.forEach((s, i) => {
             const c = cs[i]!;
             if (s.concurrent > 0) c.inflight--;
-            const e = entries[i];
-            if (!e || used === null) return;
+            const h = handles[i]!;
+            if (h < 0 || used === null) return;
             const n = Math.max(0, Math.round(used));
             c.prune(at, w);
-            if (e.live) {
-              c.tokens += n - e.n;
-              e.n = n;
-            } else if (n > estimate) {
+            if (c.isLive(h)) c.setTokens(h, n);
+            else if (n > estimate) {
               // The reservation already left the window (a call longer than the window): charge the excess now.
               c.addTokens(at, n - estimate);
             }
