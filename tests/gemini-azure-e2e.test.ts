@@ -7,7 +7,8 @@ import { startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { assemble, dataPayloads, expectValidStream } from "./support/stream-invariants.ts";
 import { SKIP_SIGNATURE } from "../src/providers/gemini/request.ts";
 import { azureChatUrl, createAzureProvider } from "../src/providers/azure/provider.ts";
-import { dropPromptFilterPreamble } from "../src/providers/azure/preamble.ts";
+import { promptFilterPreambleDropper } from "../src/providers/azure/preamble.ts";
+import { passthroughStream } from "../src/providers/openai/passthrough.ts";
 
 const KEY = "sk-test-gemini-azure-1";
 let gup: GeminiUpstream;
@@ -340,7 +341,26 @@ describe("azure helpers", () => {
     const pieces = [bytes.slice(0, 7), bytes.slice(7, 60), bytes.slice(60, 200), bytes.slice(200)];
     let i = 0;
     const src = new ReadableStream<Uint8Array>({ pull: (c) => (i < pieces.length ? c.enqueue(pieces[i++]!) : c.close()) });
-    const out = await new Response(dropPromptFilterPreamble(src)).text();
+    const ctx = { requestId: "r", publicModel: "m", signal: new AbortController().signal, timeoutMs: 1000, now: () => 0, meter: { usage: null, text: "", firstByteAt: null, failed: false }, warn: () => {} };
+    const out = await new Response(passthroughStream(src, "m", ctx, promptFilterPreambleDropper())).text();
     expect(out).toBe(text.slice(text.indexOf("data: {\"choices\":[{")));
+  });
+
+  test("the preamble dropper gives the same bytes for any chunking, down to single bytes, and meters usage", async () => {
+    const text =
+      'data: {"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}\n\n' +
+      'data: {"id":"c","model":"up","choices":[{"index":0,"delta":{"role":"assistant","content":"hé"},"finish_reason":null}]}\n\n' +
+      'data: {"id":"c","model":"up","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\ndata: [DONE]\n\n';
+    const want = text.slice(text.indexOf('data: {"id"')).replaceAll('"model":"up"', '"model":"m"');
+    const bytes = new TextEncoder().encode(text);
+    for (const size of [1, 2, 3, 5, 8, 13, 64, bytes.length]) {
+      const pieces: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length; at += size) pieces.push(bytes.slice(at, at + size));
+      const src = new ReadableStream<Uint8Array>({ pull: (c) => (pieces.length ? c.enqueue(pieces.shift()!) : c.close()) });
+      const ctx = { requestId: "r", publicModel: "m", signal: new AbortController().signal, timeoutMs: 1000, now: () => 0, meter: { usage: null, text: "", firstByteAt: null, failed: false }, warn: () => {} };
+      expect(await new Response(passthroughStream(src, "m", ctx, promptFilterPreambleDropper())).text()).toBe(want);
+      expect(ctx.meter.usage).toMatchObject({ total_tokens: 2 });
+      expect(ctx.meter.text).toBe("hé");
+    }
   });
 });

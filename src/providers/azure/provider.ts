@@ -1,7 +1,7 @@
 // Azure OpenAI provider: the OpenAI passthrough at a deployment's URL, with `api-key` auth and `api-version`.
 import { authHeaders, openAICompatible } from "../openai/provider.ts";
 import type { Deployment, ProviderFactory } from "../types.ts";
-import { dropPromptFilterPreamble } from "./preamble.ts";
+import { promptFilterPreambleDropper } from "./preamble.ts";
 
 /**
  * `base_url` is the resource endpoint as the `openai` package's AzureOpenAI takes `endpoint`
@@ -25,12 +25,9 @@ export const createAzureProvider: ProviderFactory = (name, config) => {
     return url;
   };
   // Without api_key, auth can still come from config `headers` (an Entra ID `authorization: Bearer …`).
-  const inner = openAICompatible(name, { chatUrl, headers: authHeaders(config, config.api_key ? { "api-key": config.api_key } : {}) });
-  return {
-    name,
-    complete: (req, d, ctx) => inner.complete(req, d, ctx),
-    async stream(req, d, ctx) {
-      return dropPromptFilterPreamble(await inner.stream(req, d, ctx));
-    },
-  };
+  return openAICompatible(name, {
+    chatUrl,
+    headers: authHeaders(config, config.api_key ? { "api-key": config.api_key } : {}),
+    streamFilter: promptFilterPreambleDropper,
+  });
 };

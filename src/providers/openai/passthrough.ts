@@ -192,17 +192,32 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 const NEWLINE = Uint8Array.of(NL);
 
+/**
+ * A provider's own edit of its stream (Azure drops its preamble event), applied to each block of complete lines
+ * before the rewrite and metering, inside the passthrough's one stream layer. `end` returns what it still holds.
+ */
+export interface BlockFilter {
+  block(b: Uint8Array): Uint8Array;
+  end(): Uint8Array;
+}
+
 /** Wraps the upstream body: block-by-block rewrite, error event on a broken or timed-out upstream. */
-export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel: string, ctx: CallContext): ReadableStream<Uint8Array> {
+export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel: string, ctx: CallContext, filter?: BlockFilter): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const lines = lineProcessor(publicModel, ctx);
   /** Bytes after the last newline so far: a line still arriving. */
   let rest: Uint8Array | null = null;
   let finished = false;
+  /** What the filter still holds, processed like any block (nothing to send when there is no filter). */
+  const flushFilter = (c: ReadableStreamDefaultController<Uint8Array>) => {
+    const held = filter?.end();
+    if (held && held.length > 0) c.enqueue(lines.block(held));
+  };
   const fail = (c: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
     finished = true;
     ctx.meter.failed = true;
     const g = classifyFailure(err, ctx);
+    flushFilter(c);
     if (g.kind !== "client_closed") c.enqueue(encodeError(g));
     c.close();
     reader.cancel().catch(() => {});
@@ -216,8 +231,13 @@ export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel:
             const { done, value } = await reader.read();
             if (done) {
               // A last line without its newline still counts (a provider cut off should not lose what it sent).
-              if (rest && decoder.decode(rest).trim()) c.enqueue(lines.block(concat(rest, NEWLINE)));
+              if (rest && decoder.decode(rest).trim()) {
+                const last = concat(rest, NEWLINE);
+                const out = filter ? filter.block(last) : last;
+                if (out.length > 0) c.enqueue(lines.block(out));
+              }
               rest = null;
+              flushFilter(c);
               if (!lines.state.sawDone) return fail(c, upstreamFailed("The provider's stream ended before it was complete."));
               finished = true;
               c.close();
@@ -230,7 +250,11 @@ export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel:
               continue;
             }
             rest = cut + 1 < bytes.byteLength ? bytes.slice(cut + 1) : null;
-            c.enqueue(lines.block(cut + 1 < bytes.byteLength ? bytes.subarray(0, cut + 1) : bytes));
+            const whole = cut + 1 < bytes.byteLength ? bytes.subarray(0, cut + 1) : bytes;
+            const out = filter ? filter.block(whole) : whole;
+            // Nothing left to send (the filter holds or dropped it all): read on, since a pull must enqueue.
+            if (out.length === 0) continue;
+            c.enqueue(lines.block(out));
             return;
           }
         } catch (err) {

@@ -5,7 +5,7 @@ import { upstreamFailed } from "../../openai/errors.ts";
 import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
 import type { CallContext, Deployment, Provider, ProviderFactory } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
-import { passthroughStream } from "./passthrough.ts";
+import { passthroughStream, type BlockFilter } from "./passthrough.ts";
 
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
@@ -13,6 +13,8 @@ export interface OpenAICompatibleOptions {
   /** Headers for every call (auth included), built once. */
   headers: Record<string, string>;
   mapError?: ErrorMapper;
+  /** A per-stream edit of the provider's SSE (Azure's preamble), applied inside the passthrough. */
+  streamFilter?: () => BlockFilter;
 }
 
 /** The body sent upstream: the client's own (unknown fields included), with the upstream model and usage on. */
@@ -54,7 +56,7 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
         await res.body.cancel().catch(() => {});
         throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
       }
-      return passthroughStream(res.body, ctx.publicModel, ctx);
+      return passthroughStream(res.body, ctx.publicModel, ctx, opts.streamFilter?.());
     },
   };
 }
