@@ -186,6 +186,11 @@ export function rejection(scopes: readonly Scope[], snaps: readonly ScopeSnapsho
   return rateLimited(`Rate limit reached on ${hits.join("; ")}. Retry after ${seconds(wait)}s.`, seconds(wait), rateHeaders(scopes, snaps));
 }
 
+/** Tokens a request reserves: 0 when no scope has a tpm limit (its prompt is then never tokenised), else at least 1. */
+export function reservation(scopes: readonly Scope[], q: LimitQuery): number {
+  return scopes.some((s) => s.tpm > 0) ? Math.max(1, Math.ceil(q.estimateTokens())) : 0;
+}
+
 /** A request whose reservation alone is over a scope's tpm can never pass: refused before any store call. */
 export function exceedsTpm(scopes: readonly Scope[], estimate: number): boolean {
   return scopes.some((x) => x.tpm > 0 && estimate > x.tpm);

@@ -5,6 +5,7 @@ import {
   exceedsTpm,
   rateHeaders,
   rejection,
+  reservation,
   scopeResolver,
   tooLargeForTpm,
   WINDOW_MS,
@@ -135,9 +136,9 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
     async admit(q: LimitQuery): Promise<Admission> {
       const scopes = resolve(q.principal, q.model);
       if (scopes.length === 0) return unlimited;
-      const metersTokens = scopes.some((s) => s.tpm > 0);
-      const estimate = metersTokens ? Math.max(1, Math.ceil(q.estimateTokens())) : 0;
-      if (metersTokens && exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, current(scopes));
+      const estimate = reservation(scopes, q);
+      const metersTokens = estimate > 0;
+      if (exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, current(scopes));
       // From here to the end of recording nothing awaits: check-and-record is atomic within the process.
       const t = now();
       const cs = scopes.map(countersOf);

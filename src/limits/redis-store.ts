@@ -7,6 +7,7 @@ import {
   exceedsTpm,
   rateHeaders,
   rejection,
+  reservation,
   scopeResolver,
   tooLargeForTpm,
   unknownStateHeaders,
@@ -208,9 +209,9 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
     async admit(q: LimitQuery): Promise<Admission> {
       const scopes = resolve(q.principal, q.model);
       if (scopes.length === 0) return unlimited;
-      const metersTokens = scopes.some((s) => s.tpm > 0);
-      const estimate = metersTokens ? Math.max(1, Math.ceil(q.estimateTokens())) : 0;
-      if (metersTokens && exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, await current(scopes));
+      const estimate = reservation(scopes, q);
+      const metersTokens = estimate > 0;
+      if (exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, await current(scopes));
       const id = `${instance}:${++seq}`;
       const keys = keysOf(scopes);
       const limits = limitArgs(scopes);
