@@ -1,10 +1,10 @@
 // End to end: the official openai client → gateway → fixture Anthropic server, JSON and streams, tools, images, errors.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import OpenAI from "openai";
 import { startAnthropicUpstream, text, toolUse, type AnthropicUpstream } from "./support/anthropic-upstream.ts";
 import { startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { assemble, dataPayloads, expectValidStream } from "./support/stream-invariants.ts";
+import { recordedEvents } from "./support/fixtures.ts";
 
 let up: AnthropicUpstream;
 let gw: GatewayHandle;
@@ -13,11 +13,7 @@ const KEY = "sk-test-key-anthropic-1";
 const MODEL = "claude-3-5-sonnet";
 type Body = Record<string, unknown> & { messages: { role: string; content: { type: string; [k: string]: unknown }[] }[] };
 const lastBody = () => up.requests.at(-1)!.body as Body;
-const recorded = (name: string) =>
-  readFileSync(new URL(`./fixtures/anthropic/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const recorded = (name: string) => recordedEvents("anthropic", name);
 
 beforeAll(async () => {
   up = await startAnthropicUpstream({ apiKey: "sk-ant-test" });

@@ -1,16 +1,12 @@
 // Proves the fixture Anthropic server speaks the real wire format: the official @anthropic-ai/sdk talks to it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
 import Anthropic from "@anthropic-ai/sdk";
 import { startAnthropicUpstream, text, toolUse, type AnthropicUpstream } from "./support/anthropic-upstream.ts";
+import { recordedEvents } from "./support/fixtures.ts";
 
 let up: AnthropicUpstream;
 let client: Anthropic;
-const recorded = (name: string) =>
-  readFileSync(new URL(`./fixtures/anthropic/${name}`, import.meta.url), "utf8")
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+const recorded = (name: string) => recordedEvents("anthropic", name);
 
 beforeAll(async () => {
   up = await startAnthropicUpstream();

@@ -1,22 +1,13 @@
 // Pure Gemini request translation: messages, images, tools and their schemas, generation parameters, dropped fields.
 import { describe, expect, test } from "bun:test";
 import type { ChatRequest } from "../src/openai/schemas.ts";
-import { GatewayError } from "../src/openai/errors.ts";
 import { SKIP_SIGNATURE, toGeminiRequest, guessMimeType } from "../src/providers/gemini/request.ts";
 import { toGeminiSchema } from "../src/providers/gemini/schema.ts";
+import { thrown } from "./support/fixtures.ts";
 
 const req = (r: Partial<ChatRequest>): ChatRequest => ({ model: "gemini-test", messages: [{ role: "user", content: "hi" }], ...r }) as ChatRequest;
 const convert = (r: Partial<ChatRequest>, warnings: string[] = []) => toGeminiRequest(req(r), { warn: (m) => warnings.push(m) });
 
-function thrown(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GatewayError) return e;
-    throw e;
-  }
-  throw new Error("expected a GatewayError");
-}
 
 describe("gemini requests", () => {
   test("system and developer → systemInstruction; roles user/model; consecutive same-role turns merged", () => {

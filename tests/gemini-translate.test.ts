@@ -3,12 +3,13 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ChatCompletionChunk } from "../src/openai/schemas.ts";
-import { GatewayError, toErrorResponse } from "../src/openai/errors.ts";
+import { toErrorResponse } from "../src/openai/errors.ts";
 import { fromGeminiResponse, mapGeminiFinishReason, mapGeminiUsage } from "../src/providers/gemini/response.ts";
 import { createGeminiStreamTranslator } from "../src/providers/gemini/stream.ts";
 import { mapGeminiError } from "../src/providers/gemini/errors.ts";
 import { geminiModelUrl } from "../src/providers/gemini/provider.ts";
 import { expectValidStream } from "./support/stream-invariants.ts";
+import { thrown } from "./support/fixtures.ts";
 
 const dir = join(import.meta.dir, "fixtures", "gemini");
 const read = (f: string) => readFileSync(join(dir, f), "utf8");
@@ -23,15 +24,6 @@ function translate(file: string, warnings: string[] = []): ChatCompletionChunk[]
   return out;
 }
 
-function thrown(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GatewayError) return e;
-    throw e;
-  }
-  throw new Error("expected a GatewayError");
-}
 
 describe("gemini stream fixtures", () => {
   const cases = ["google-text", "google-tool-call", "gemini-parallel-calls", "gemini-max-tokens", "gemini-safety", "gemini-prompt-blocked", "gemini-thinking"];

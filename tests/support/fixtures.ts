@@ -1,0 +1,23 @@
+// Helpers shared by the translator and fixture-server tests: recorded events, and the GatewayError a call throws.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GatewayError } from "../../src/openai/errors.ts";
+
+/** The events of a recorded stream under tests/fixtures/<provider>/ (`*.chunks.txt`: one JSON event per line). */
+export function recordedEvents(provider: string, name: string): Record<string, unknown>[] {
+  return readFileSync(join(import.meta.dir, "..", "fixtures", provider, name), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The GatewayError `fn` throws; fails the test when it returns, rethrows anything else. */
+export function thrown(fn: () => unknown): GatewayError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof GatewayError) return e;
+    throw e;
+  }
+  throw new Error("expected a GatewayError");
+}
