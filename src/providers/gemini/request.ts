@@ -1,7 +1,7 @@
 // Pure translation of an OpenAI chat request into a Gemini `generateContent` request body.
 import type { ChatMessage, ChatRequest } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
-import { toGeminiSchema, type GeminiSchema } from "./schema.ts";
+import { schemaBudget, toGeminiSchema, type GeminiSchema, type SchemaBudget } from "./schema.ts";
 
 export interface GeminiPart {
   text?: string;
@@ -57,16 +57,17 @@ export function toGeminiRequest(req: ChatRequest, opts: RequestOptions): GeminiR
     throw invalidRequest("Gemini models need at least one user or assistant message besides system messages.", "messages");
   }
   const out: GeminiRequest = { contents };
+  const budget = schemaBudget();
   if (system.length > 0) out.systemInstruction = { parts: system.map((text) => ({ text })) };
 
   if (req.tools && req.tools.length > 0) {
-    out.tools = [{ functionDeclarations: req.tools.map((t, i) => declaration(t.function, `tools[${i}].function.parameters`, opts.warn)) }];
+    out.tools = [{ functionDeclarations: req.tools.map((t, i) => declaration(t.function, `tools[${i}].function.parameters`, opts.warn, budget)) }];
     const mode = functionCallingConfig(req.tool_choice);
     if (mode) out.toolConfig = { functionCallingConfig: mode };
   }
   if (req.parallel_tool_calls === false) opts.warn("parallel_tool_calls=false dropped: Gemini has no switch for it.");
 
-  const gen = generationConfig(req, opts);
+  const gen = generationConfig(req, opts, budget);
   if (Object.keys(gen).length > 0) out.generationConfig = gen;
 
   const unknown = Object.keys(req).filter((k) => !HANDLED.has(k) && (req as Record<string, unknown>)[k] != null);
@@ -74,7 +75,7 @@ export function toGeminiRequest(req: ChatRequest, opts: RequestOptions): GeminiR
   return out;
 }
 
-function generationConfig(req: ChatRequest, opts: RequestOptions): Record<string, unknown> {
+function generationConfig(req: ChatRequest, opts: RequestOptions, budget: SchemaBudget): Record<string, unknown> {
   const gen: Record<string, unknown> = {};
   if (req.n != null && req.n > 1) {
     // Several candidates would need a per-choice stream state, and several Gemini models reject candidateCount.
@@ -98,7 +99,7 @@ function generationConfig(req: ChatRequest, opts: RequestOptions): Record<string
     const js = (rf as Record<string, unknown>).json_schema;
     const raw = isObj(js) ? js.schema : undefined;
     if (raw !== undefined) {
-      const { schema, dropped } = toGeminiSchema(raw, "response_format.json_schema.schema");
+      const { schema, dropped } = toGeminiSchema(raw, "response_format.json_schema.schema", budget);
       if (schema) gen.responseSchema = schema;
       if (dropped.length > 0) opts.warn(`response_format schema: dropped keywords Gemini does not support: ${dropped.join(", ")}.`);
     }
@@ -110,11 +111,12 @@ function declaration(
   fn: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null },
   param: string,
   warn: (m: string) => void,
+  budget: SchemaBudget,
 ): GeminiFunctionDeclaration {
   const d: GeminiFunctionDeclaration = { name: fn.name };
   if (fn.description) d.description = fn.description;
   if (fn.parameters) {
-    const { schema, dropped } = toGeminiSchema(fn.parameters, param);
+    const { schema, dropped } = toGeminiSchema(fn.parameters, param, budget);
     if (schema) d.parameters = schema;
     if (dropped.length > 0) warn(`Tool '${fn.name}': dropped schema keywords Gemini does not support: ${dropped.join(", ")}.`);
   }

@@ -40,6 +40,13 @@ const TYPES = new Set(["string", "number", "integer", "boolean", "array", "objec
 /** Inlined local `$ref`s nest at most this deep: a recursive schema has no finite Gemini form. */
 const MAX_REF_DEPTH = 8;
 
+/**
+ * Schema nodes the converted schemas of one request may have in all. The depth bound alone lets a 2 KB schema whose definitions each
+ * reference the next several times expand exponentially (8 levels × 7 references: 5.7 million nodes, a 169 MB body
+ * and seconds of blocked event loop); no real tool schema comes near this.
+ */
+export const MAX_SCHEMA_NODES = 10_000;
+
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface SchemaConversion {
@@ -53,7 +60,13 @@ export interface SchemaConversion {
  * (an unresolvable or recursive `$ref`). Returns `undefined` for a schema that says nothing (`{}`, or an
  * object without properties), which Gemini wants omitted rather than sent empty.
  */
-export function toGeminiSchema(root: unknown, param: string): SchemaConversion {
+/** What is left of a request's node allowance: one is shared by every schema of a request (tools and response_format). */
+export interface SchemaBudget {
+  nodes: number;
+}
+export const schemaBudget = (): SchemaBudget => ({ nodes: MAX_SCHEMA_NODES });
+
+export function toGeminiSchema(root: unknown, param: string, budget: SchemaBudget = schemaBudget()): SchemaConversion {
   const dropped = new Set<string>();
   const defs = isObj(root) ? { ...(isObj(root.definitions) ? root.definitions : {}), ...(isObj(root.$defs) ? root.$defs : {}) } : {};
 
@@ -66,6 +79,9 @@ export function toGeminiSchema(root: unknown, param: string): SchemaConversion {
   };
 
   const convert = (s: unknown, depth: number): GeminiSchema => {
+    if (--budget.nodes < 0) {
+      throw invalidRequest(`The request's schemas expand to more than ${MAX_SCHEMA_NODES} nodes once their $refs are inlined, more than a Gemini model can be sent.`, param);
+    }
     if (s === true || !isObj(s)) return {};
     if (typeof s.$ref === "string") {
       // Siblings of $ref (description) still apply; the target supplies the rest.
