@@ -7,14 +7,16 @@ import { createLimiter } from "./limits/create.ts";
 import type { Limiter } from "./limits/limiter.ts";
 import { createStdoutLogger, type Logger } from "./observability/log.ts";
 import { logRequest } from "./observability/request-log.ts";
-import { GatewayError, invalidRequest, routeNotFound, statusOf, toErrorResponse } from "./openai/errors.ts";
+import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf, toErrorResponse } from "./openai/errors.ts";
 import { buildProviders } from "./providers/registry.ts";
 import { buildRouter, type Router, type RoutingDeps } from "./routing/router.ts";
 import { chatRoutes } from "./api/chat.ts";
 import { modelRoutes } from "./api/models.ts";
 import { healthRoutes } from "./api/health.ts";
 import { adminRoutes } from "./api/admin.ts";
-import { isApiPath, pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./api/context.ts";
+import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./api/context.ts";
+import { requireAdmin, requireKey } from "./api/auth.ts";
+import { allowedMethods, type AllowedMethods } from "./api/route-table.ts";
 import { validationError } from "./api/validate.ts";
 import pkg from "../package.json" with { type: "json" };
 
@@ -36,11 +38,15 @@ export interface Gateway {
 }
 
 /** Maps whatever reached onError to a GatewayError; anything unexpected is a bug and stays a 500. */
-function asGatewayError(code: unknown, error: unknown, request: Request): GatewayError | undefined {
+function asGatewayError(code: unknown, error: unknown, request: Request, allowed: () => AllowedMethods): GatewayError | undefined {
   if (error instanceof GatewayError) return error;
   if (code === "VALIDATION") return validationError((error as { valueError?: Parameters<typeof validationError>[0] }).valueError);
   if (code === "PARSE") return invalidRequest("We could not parse the JSON body of your request. Send a valid JSON object.");
-  if (code === "NOT_FOUND") return routeNotFound(request.method, pathOf(request.url));
+  if (code === "NOT_FOUND") {
+    const path = pathOf(request.url);
+    const allow = allowed()(path);
+    return allow.length > 0 ? methodNotAllowed(request.method, path, allow) : routeNotFound(request.method, path);
+  }
   return undefined;
 }
 
@@ -50,8 +56,14 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const router = buildRouter(config, buildProviders(config), deps.routing);
   const limiter = deps.limiter ?? createLimiter(config, { logger });
   const now = deps.now ?? Date.now;
+  const auth = requireKey(keys);
+  // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
+  let allowed: AllowedMethods | undefined;
+  const allowedOf = () => (allowed ??= allowedMethods(app.routes));
 
-  const app = new Elysia({ name: "switchboard" })
+  // standardHostname: false — Elysia otherwise finds the path after the 11th character of the URL, which for a Host of
+  // 1–3 characters lands inside the path (`http://zz/zz/v1/models` was routed as `/v1/models`).
+  const app = new Elysia({ name: "switchboard", handler: { standardHostname: false } })
     .use(
       openapi({
         path: "/docs",
@@ -63,15 +75,14 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       }),
     )
     .onRequest(({ request }) => {
+      // Only for the log line: authentication is attached to the routes (api/auth.ts), never decided from this path.
       const path = pathOf(request.url);
       const s: RequestState = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, principal: undefined, log: {}, logged: false };
       setState(request, s);
-      // Authenticate before the body is read or validated: an unknown caller learns nothing about the API.
-      if (isApiPath(path)) s.principal = keys.authenticate(request.headers.get("authorization"));
     })
     .onError(async ({ code, error, request }) => {
       const s = stateOf(request);
-      const g = asGatewayError(code, error, request);
+      const g = asGatewayError(code, error, request, allowedOf);
       if (!g) {
         // A bug: the details go to the log with the request id, never to the client.
         logger.error("unhandled error", {
@@ -97,11 +108,11 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       return toErrorResponse(g ?? error, headers);
     })
     .use(healthRoutes())
-    .use(adminRoutes(config, router))
-    .use(modelRoutes("/v1", config, limiter))
-    .use(modelRoutes("/api/v1", config, limiter))
-    .use(chatRoutes("/v1", { config, router, limiter, logger, now }))
-    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now }));
+    .use(adminRoutes(router, requireAdmin(config)))
+    .use(modelRoutes("/v1", config, limiter, auth))
+    .use(modelRoutes("/api/v1", config, limiter, auth))
+    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth }))
+    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth }));
 
   return { app: app as unknown as Elysia, keys, router, limiter, logger, close: () => limiter.close() };
 }

@@ -173,9 +173,9 @@ describe("401, 403, 404", () => {
   test("unknown model → 404 model_not_found", async () => {
     await expectError(await post(url, { ...ok, model: "gpt-9" }, KEY), 404, "invalid_request_error", "model", "model_not_found");
   });
-  test("unknown route → 404 in the OpenAI shape", async () => {
-    const res = await fetch(`${gw.baseURL}/embeddings`, { method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: "{}" });
-    await expectError(res, 404, "invalid_request_error", null, "model_not_found");
+  test("unknown route → 404 in the OpenAI shape, with no code", async () => {
+    const res = await fetch(`${gw.baseURL}/no-such-thing`, { method: "POST", headers: { authorization: `Bearer ${KEY}` }, body: "{}" });
+    await expectError(res, 404, "invalid_request_error", null, null);
   });
   test("errors to a keyed request carry x-request-id and the rate-limit headers", async () => {
     const res = await post(url, { ...ok, temperature: 9 }, KEY, { "x-request-id": "abc-123" });

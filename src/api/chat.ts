@@ -13,6 +13,7 @@ import type { CallContext } from "../providers/types.ts";
 import { DEPLOYMENT_HEADER, type OpenedStream, type Route, type Router, type RoutingLog } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { requestDeadline, type Deadline } from "./deadline.ts";
+import type { AuthHook } from "./auth.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
 
@@ -22,6 +23,8 @@ export interface ChatDeps {
   limiter: Limiter;
   logger: Logger;
   now: () => number;
+  /** The key check, run before the handler for whichever route matched. */
+  auth: AuthHook;
 }
 
 interface TimeoutCapable {
@@ -38,6 +41,7 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
     // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
     ({ request, server }) => handleChat(request, server, limit, deps),
     {
+      beforeHandle: deps.auth,
       response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema },
       detail: {
         requestBody: chatBodyDoc,

@@ -34,5 +34,3 @@ export function pathOf(url: string): string {
   const q = url.indexOf("?", start);
   return q === -1 ? url.slice(start) : url.slice(start, q);
 }
-
-export const isApiPath = (p: string): boolean => p.startsWith("/v1/") || p.startsWith("/api/v1/") || p === "/v1" || p === "/api/v1";

@@ -5,9 +5,19 @@ import type { Config, ModelConfig } from "../config/schema.ts";
 import { modelNotFound } from "../openai/errors.ts";
 import { ErrorBodySchema, ModelListSchema, ModelSchema, type ModelObject } from "../openai/schemas.ts";
 import type { Limiter } from "../limits/limiter.ts";
+import type { AuthHook } from "./auth.ts";
 import { stateOf } from "./context.ts";
 
-export function modelRoutes(prefix: string, config: Config, limiter: Limiter) {
+/** `%ff`, a lone `%` or `%zz` cannot be decoded: such an id names no model. */
+function decodeId(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+export function modelRoutes(prefix: string, config: Config, limiter: Limiter, auth: AuthHook) {
   const created = Math.floor(Date.now() / 1000);
   const objects = new Map<string, ModelObject>(
     config.models.map((m: ModelConfig) => [m.id, { id: m.id, object: "model", created, owned_by: m.owned_by ?? m.provider ?? m.targets?.[0]?.provider ?? "switchboard" }]),
@@ -20,7 +30,7 @@ export function modelRoutes(prefix: string, config: Config, limiter: Limiter) {
     return new Response(JSON.stringify(body), { headers });
   };
   const list = ({ request }: { request: Request }) => respond(request, { object: "list", data: visible(stateOf(request)?.principal) });
-  const listDoc = { response: { 200: ModelListSchema, 401: ErrorBodySchema }, detail: { summary: "List the models this key may use" } };
+  const listDoc = { beforeHandle: auth, response: { 200: ModelListSchema, 401: ErrorBodySchema }, detail: { summary: "List the models this key may use" } };
   return new Elysia({ name: `api.models${prefix}`, prefix })
     .get("/models", list, listDoc)
     .get("/chat/models", list, { ...listDoc, detail: { summary: "List models (the original page's name)" } })
@@ -28,12 +38,12 @@ export function modelRoutes(prefix: string, config: Config, limiter: Limiter) {
       "/models/*",
       ({ request, params }) => {
         // Model ids may contain slashes (org/model), so the id is the rest of the path.
-        const id = decodeURIComponent(params["*"]);
+        const id = decodeId(params["*"]);
         const p = stateOf(request)?.principal;
-        const m = objects.get(id);
-        if (!m || (p?.allowed && !p.allowed.has(id))) throw modelNotFound(id);
+        const m = id === undefined ? undefined : objects.get(id);
+        if (!m || (p?.allowed && !p.allowed.has(m.id))) throw modelNotFound(id ?? params["*"]);
         return respond(request, m);
       },
-      { params: t.Object({ "*": t.String() }), response: { 200: ModelSchema, 404: ErrorBodySchema }, detail: { summary: "Retrieve one model" } },
+      { beforeHandle: auth, params: t.Object({ "*": t.String() }), response: { 200: ModelSchema, 404: ErrorBodySchema }, detail: { summary: "Retrieve one model" } },
     );
 }

@@ -7,6 +7,7 @@ export type ErrorKind =
   | "model_not_allowed"
   | "model_not_found"
   | "route_not_found"
+  | "method_not_allowed"
   | "request_too_large"
   | "rate_limited"
   | "upstream_client_error"
@@ -57,6 +58,9 @@ export const modelNotFound = (model: string) =>
   new GatewayError("model_not_found", `The model '${model}' does not exist or you do not have access to it.`, { param: "model" });
 export const routeNotFound = (method: string, path: string) =>
   new GatewayError("route_not_found", `Invalid URL (${method} ${path}).`);
+/** A known path asked with a method it does not take; `allow` lists the ones it does. */
+export const methodNotAllowed = (method: string, path: string, allow: readonly string[]) =>
+  new GatewayError("method_not_allowed", `Invalid method for URL (${method} ${path}); this URL takes ${allow.join(", ")}.`, { headers: { allow: allow.join(", ") } });
 export const requestTooLarge = (limitBytes: number) =>
   new GatewayError("request_too_large", `Request body is larger than the limit of ${limitBytes} bytes.`);
 export const rateLimited = (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
@@ -81,8 +85,9 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   unauthorized: { status: 401, type: "invalid_request_error", code: "invalid_api_key" },
   model_not_allowed: { status: 403, type: "permission_error", code: "model_not_allowed" },
   model_not_found: { status: 404, type: "invalid_request_error", code: "model_not_found" },
-  // The contract gives unknown routes the same row as unknown models.
-  route_not_found: { status: 404, type: "invalid_request_error", code: "model_not_found" },
+  // As OpenAI answers an unknown URL: no code (model_not_found would send clients looking for a model).
+  route_not_found: { status: 404, type: "invalid_request_error", code: null },
+  method_not_allowed: { status: 405, type: "invalid_request_error", code: null },
   request_too_large: { status: 413, type: "invalid_request_error", code: "request_too_large" },
   rate_limited: { status: 429, type: "rate_limit_error", code: "rate_limit_exceeded" },
   upstream_failed: { status: 502, type: "upstream_error", code: null },

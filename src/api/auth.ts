@@ -1,0 +1,30 @@
+// The key checks route groups run before their handlers: attached to the routes, so they run for whichever route matched.
+import { timingSafeEqual } from "node:crypto";
+import { bearerToken, configuredDigest, sha256, type KeyRing } from "../auth/keys.ts";
+import type { Config } from "../config/schema.ts";
+import { unauthorized } from "../openai/errors.ts";
+import { stateOf } from "./context.ts";
+
+/** A route's `beforeHandle`: the bearer key becomes the request's principal, or the request ends with a 401. */
+export type AuthHook = (ctx: { request: Request }) => void;
+
+/**
+ * Deciding authentication from our own parse of `request.url` beside Elysia's routing lets the two disagree (Elysia
+ * once routed `/zz/v1/models` as `/v1/models` for a short Host); a hook on the route cannot disagree with it.
+ */
+export function requireKey(keys: KeyRing): AuthHook {
+  return ({ request }) => {
+    stateOf(request)!.principal = keys.authenticate(request.headers.get("authorization"));
+  };
+}
+
+/** The admin key check (server.admin_key or its sha256); with none configured every admin route is closed. */
+export function requireAdmin(config: Config): AuthHook {
+  const digest = configuredDigest(config.server.admin_key, config.server.admin_key_sha256);
+  return ({ request }) => {
+    if (!digest) throw unauthorized("No admin key is configured (server.admin_key or server.admin_key_sha256).");
+    const token = bearerToken(request.headers.get("authorization"));
+    // Digests have equal length, so the compare is constant-time whatever was sent.
+    if (!token || !timingSafeEqual(sha256(token), digest)) throw unauthorized("Missing or incorrect admin key.");
+  };
+}
