@@ -1,7 +1,11 @@
-// Reads a request body as JSON under the size limit: 413 before reading when declared too large, 400 when malformed.
+// Reads a request body as JSON under the size limit: 413 before reading when declared too large, 400 when malformed or nested too deep.
 import { invalidRequest, requestTooLarge } from "../openai/errors.ts";
+import { nestsDeeperThan } from "./json-depth.ts";
 
-export async function readJsonBody(request: Request, limit: number): Promise<unknown> {
+/** Arrays and objects nested deeper than this are refused before parsing (server.max_json_depth). */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+export async function readJsonBody(request: Request, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<unknown> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw requestTooLarge(limit);
   let text: string;
@@ -25,6 +29,7 @@ export async function readJsonBody(request: Request, limit: number): Promise<unk
     text = Buffer.concat(parts).toString("utf8");
   }
   if (text.length === 0) throw invalidRequest("The request body is empty; send a JSON object.");
+  if (nestsDeeperThan(text, maxDepth)) throw invalidRequest(`The JSON body nests arrays or objects deeper than ${maxDepth} levels.`);
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -36,10 +36,11 @@ const chatBodyDoc = { required: true, content: { "application/json": { schema: J
 
 export function chatRoutes(prefix: string, deps: ChatDeps) {
   const limit = deps.config.server.body_limit_bytes;
+  const maxDepth = deps.config.server.max_json_depth;
   return new Elysia({ name: `api.chat${prefix}`, prefix }).post(
     "/chat/completions",
     // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
-    ({ request, server }) => handleChat(request, server, limit, deps),
+    ({ request, server }) => handleChat(request, server, limit, maxDepth, deps),
     {
       beforeHandle: deps.auth,
       response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema },
@@ -52,10 +53,10 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
   );
 }
 
-async function handleChat(request: Request, server: TimeoutCapable | null, limit: number, deps: ChatDeps): Promise<Response> {
+async function handleChat(request: Request, server: TimeoutCapable | null, limit: number, maxDepth: number, deps: ChatDeps): Promise<Response> {
   const s = stateOf(request)!;
   const principal = s.principal!;
-  const body = parseChatRequest(await readJsonBody(request, limit));
+  const body = parseChatRequest(await readJsonBody(request, limit, maxDepth));
   const route = deps.router.resolve(body.model);
   if (!route) throw modelNotFound(body.model);
   if (principal.allowed && !principal.allowed.has(body.model)) throw modelNotAllowed(body.model);

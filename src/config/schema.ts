@@ -20,6 +20,8 @@ export const ServerSchema = T.Object(
     port: T.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
     upstream_timeout_ms: PosInt({ default: 180000 }),
     body_limit_bytes: PosInt({ default: 10 * 1024 * 1024 }),
+    /** Request bodies nesting arrays/objects deeper than this are refused with a 400 before they are parsed. */
+    max_json_depth: PosInt({ default: 64, maximum: 1000 }),
     /** Seconds an idle keep-alive connection is kept open (chat requests are exempt while in flight). */
     idle_timeout_s: T.Integer({ default: 30, minimum: 1, maximum: 255 }),
     /** Key for admin endpoints (health of providers); plaintext via env or sha256 hex. */

@@ -158,6 +158,13 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
       } catch (err) {
         attempt.dispose();
         resetMeter(ctx.meter);
+        if (!(err instanceof GatewayError) && !attempt.ctx.signal.aborted) {
+          // Not a provider failure: network and provider errors arrive typed (providers/http.ts), so this is the
+          // gateway's own bug (a translation that threw). It must not count against the deployment, nor be retried
+          // onto the next one, where it would fail the same way.
+          target.health.end(false);
+          throw err;
+        }
         const g = classifyFailure(err, attempt.ctx);
         if (ctx.signal.aborted) {
           const stop = classifyFailure(ctx.signal.reason, ctx);
