@@ -1,6 +1,6 @@
 // The one executable: `bun build --compile` output serves the same API with the same flags.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -41,4 +41,11 @@ test("the compiled binary answers JSON and streams", async () => {
   expect(sse.trim().endsWith("data: [DONE]")).toBe(true);
   const v = Bun.spawnSync([bin, "--version"]);
   expect(v.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+$/);
+});
+
+test("the compiled binary re-executes itself once with Bun's fetch cap lifted (same pid, same arguments)", () => {
+  const environ = readFileSync(`/proc/${proc!.pid}/environ`, "utf8").split("\0");
+  expect(environ).toContain("BUN_CONFIG_MAX_HTTP_REQUESTS=65336");
+  const cmdline = readFileSync(`/proc/${proc!.pid}/cmdline`, "utf8").split("\0").filter(Boolean);
+  expect(cmdline).toEqual([bin, "--config", join(dir, "c.yaml"), "--port", String(port)]);
 });

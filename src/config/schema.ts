@@ -45,6 +45,10 @@ export const ProviderSchema = T.Object(
     anthropic_version: T.Optional(T.String({ minLength: 1 })),
     /** Per-provider upstream limit; defaults to server.upstream_timeout_ms. */
     timeout_ms: T.Optional(PosInt()),
+    /** Calls in flight to this provider at once (from this instance); more wait in line up to queue_timeout_ms, then 503. */
+    max_concurrent: T.Optional(PosInt()),
+    /** How long a call waits for a free slot under max_concurrent (default 5000; 0: answer 503 at once). */
+    queue_timeout_ms: T.Optional(T.Integer({ minimum: 0 })),
   },
   closed,
 );

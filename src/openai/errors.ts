@@ -15,6 +15,7 @@ export type ErrorKind =
   | "upstream_timeout"
   | "client_closed"
   | "limits_unavailable"
+  | "provider_busy"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -96,6 +97,8 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   client_closed: { status: 499, type: "client_closed", code: null },
   // Not in the contract's table: neither the key's limit nor a provider's, so not a 429; 503 is what clients retry.
   limits_unavailable: { status: 503, type: "server_error", code: "rate_limit_store_unavailable" },
+  // A provider's max_concurrent is full and the wait in line ran out: the gateway protecting it, not its failure.
+  provider_busy: { status: 503, type: "server_error", code: "provider_busy" },
   internal: { status: 500, type: "server_error", code: null },
 };
 

@@ -142,10 +142,23 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
         if (!target.health.available()) continue;
       }
 
+      if (target.slots) {
+        try {
+          const wait = target.slots.acquire(ctx.signal);
+          if (wait) await wait;
+        } catch (err) {
+          if (!(err instanceof GatewayError) || err.kind !== "provider_busy") throw classifyFailure(err, ctx);
+          // The gateway's own limit, not the deployment's failure: no breaker, no backoff; another target may have room.
+          skip.add(target);
+          lastErr = err;
+          continue;
+        }
+      }
       const remaining = deadlineAt - performance.now();
       // The provider's own timeout only bounds an attempt when it ends before the request's deadline does.
       const attemptMs = target.attemptTimeoutMs !== undefined && target.attemptTimeoutMs < remaining ? target.attemptTimeoutMs : undefined;
-      const attempt = startAttempt(ctx, p.firstByteTimeoutMs, attemptMs);
+      const slots = target.slots;
+      const attempt = startAttempt(ctx, p.firstByteTimeoutMs, attemptMs, slots ? () => slots.release() : undefined);
       fields.attempts = (fields.attempts ?? 0) + 1;
       fields.provider = target.deployment.provider;
       fields.upstream_model = target.deployment.upstreamModel;

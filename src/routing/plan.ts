@@ -2,6 +2,7 @@
 import type { Config, ModelConfig } from "../config/schema.ts";
 import type { Deployment, Provider } from "../providers/types.ts";
 import { TargetHealth, type BreakerPolicy } from "./breaker.ts";
+import { ProviderSlots } from "./capacity.ts";
 
 export type Strategy = NonNullable<ModelConfig["strategy"]>;
 
@@ -17,6 +18,8 @@ export interface Target {
   /** The provider's own `timeout_ms`, when set: bounds each attempt on it. */
   attemptTimeoutMs: number | undefined;
   health: TargetHealth;
+  /** The provider's max_concurrent, shared by every target on that provider; undefined when unlimited. */
+  slots: ProviderSlots | undefined;
 }
 
 export interface ModelPlan {
@@ -42,6 +45,10 @@ export function buildPlans(config: Config, providers: Map<string, Provider>, now
   const health = new Map<string, TargetHealth>();
   const policy = breakerPolicy(config);
   const plans = new Map<string, ModelPlan>();
+  const slots = new Map<string, ProviderSlots>();
+  for (const [name, pc] of Object.entries(config.providers)) {
+    if (pc.max_concurrent !== undefined) slots.set(name, new ProviderSlots(name, pc.max_concurrent, pc.queue_timeout_ms ?? 5000));
+  }
   for (const m of config.models) {
     // The single-provider form is a one-target list, so both forms take the same path.
     const specs = m.targets ?? [{ provider: m.provider!, upstream_model: m.upstream_model, deployment: m.deployment, max_tokens: m.max_tokens, weight: 1 }];
@@ -67,6 +74,7 @@ export function buildPlans(config: Config, providers: Map<string, Provider>, now
         weight: t.weight ?? 1,
         attemptTimeoutMs: config.providers[t.provider]?.timeout_ms,
         health: h,
+        slots: slots.get(t.provider),
       };
     });
     plans.set(m.id, {

@@ -49,9 +49,18 @@ export interface Attempt {
  * Each attempt gets its own AbortSignal: aborted by the request's (client gone, overall deadline) and by its own
  * timers, whose reason is a retryable timeout, so a slow deployment fails over instead of ending the request.
  */
-export function startAttempt(base: CallContext, firstByteMs: number | undefined, attemptMs: number | undefined): Attempt {
+export function startAttempt(base: CallContext, firstByteMs: number | undefined, attemptMs: number | undefined, release?: () => void): Attempt {
+  // Frees the provider slot the attempt holds (max_concurrent) exactly once, however often dispose is called.
+  let held = release;
+  const free = () => {
+    if (held) {
+      const r = held;
+      held = undefined;
+      r();
+    }
+  };
   // No timers of its own (the common case): the request's signal is the attempt's, with nothing to set up or clear.
-  if (firstByteMs === undefined && attemptMs === undefined) return { ctx: base, firstByte() {}, dispose() {} };
+  if (firstByteMs === undefined && attemptMs === undefined) return { ctx: base, firstByte() {}, dispose: release ? free : () => {} };
   const ctrl = new AbortController();
   const arm = (ms: number | undefined, what: string) =>
     ms === undefined ? undefined : setTimeout(() => ctrl.abort(new GatewayError("upstream_timeout", `The provider ${what} within ${ms} ms.`, { retryable: true })), ms);
@@ -66,6 +75,7 @@ export function startAttempt(base: CallContext, firstByteMs: number | undefined,
     dispose() {
       clearTimeout(fb);
       clearTimeout(whole);
+      free();
     },
   };
 }

@@ -1,0 +1,95 @@
+// The CLI (loaded by main.ts): flags, config, createApp, listen, graceful drain on SIGTERM.
+import { parseArgs } from "node:util";
+import { ConfigError, DEFAULT_DEV_KEY, defaultConfig, loadConfigFile } from "./config/load.ts";
+import type { Config } from "./config/schema.ts";
+import { createApp } from "./app.ts";
+import pkg from "../package.json" with { type: "json" };
+
+const HELP = `switchboard ${pkg.version} — OpenAI-compatible LLM gateway
+
+Usage: switchboard [--config FILE] [--port N] [--host ADDR]
+
+  --config FILE   YAML config (default: $SWITCHBOARD_CONFIG, else a built-in offline 'echo' model)
+  --port N        listen port (default: $PORT, else server.port, else 8080)
+  --host ADDR     listen address (default: server.host, else 127.0.0.1)
+  --help          this text
+  --version       print the version
+
+Environment: SWITCHBOARD_KEY sets the key of the built-in default config; OPENAI_API_KEY adds OpenAI models to it.`;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
+
+function fail(message: string): never {
+  process.stderr.write(`switchboard: ${message}\n`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseArgs({
+      args: Bun.argv.slice(2),
+      options: { config: { type: "string" }, port: { type: "string" }, host: { type: "string" }, help: { type: "boolean" }, version: { type: "boolean" } },
+      strict: true,
+    }).values;
+  } catch (err) {
+    fail(`${err instanceof Error ? err.message : String(err)}\n\n${HELP}`);
+  }
+  if (args.help) return void process.stdout.write(HELP + "\n");
+  if (args.version) return void process.stdout.write(pkg.version + "\n");
+  // Elysia reads NODE_ENV at run time; a compiled binary would otherwise run in development mode.
+  process.env.NODE_ENV ??= "production";
+
+  const path = args.config ?? process.env.SWITCHBOARD_CONFIG;
+  let config: Config;
+  try {
+    config = path ? await loadConfigFile(path) : defaultConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(`invalid config: ${err.message}`);
+    throw err;
+  }
+  const portText = args.port ?? process.env.PORT;
+  const port = portText !== undefined ? Number(portText) : config.server.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port/PORT: '${portText}' is not a port number`);
+  const host = args.host ?? config.server.host;
+  const usesDevKey = config.keys.length === 0 || config.keys.some((k) => k.key === DEFAULT_DEV_KEY);
+  if (!LOOPBACK.test(host) && usesDevKey) {
+    fail(`refusing to listen on ${host} without keys configured (or with the built-in development key): configure keys, or listen on 127.0.0.1`);
+  }
+
+  const gw = createApp(config);
+  const limit = config.server.body_limit_bytes;
+  gw.app.listen({
+    hostname: host,
+    port,
+    reusePort: false,
+    idleTimeout: config.server.idle_timeout_s,
+    // Bun answers a body over this with a bare 413; keep it well above our own limit so the contract's 413 body is sent.
+    maxRequestBodySize: limit * 2 + 1024 * 1024,
+  });
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${gw.app.server?.port}`;
+  const say = (s: string) => process.stderr.write(s + "\n");
+  say(`switchboard ${pkg.version} listening on ${url} (config: ${config.source}; ${config.models.length} models, ${config.keys.length} keys)`);
+  if (config.keys.length === 0) say("no keys configured: every request on loopback is accepted without a key");
+  else if (!path) {
+    const key = process.env.SWITCHBOARD_KEY || DEFAULT_DEV_KEY;
+    say(`default config: authenticate with 'Authorization: Bearer ${key}'${process.env.SWITCHBOARD_KEY ? "" : " (set SWITCHBOARD_KEY to choose your own)"}`);
+    say(`try: curl ${url}/v1/chat/completions -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' -d '{"model":"echo","messages":[{"role":"user","content":"Hello"}]}'`);
+  }
+
+  let stopping = false;
+  const drain = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    say(`${signal}: draining in-flight requests (up to 10 s)`);
+    const force = setTimeout(() => gw.app.server?.stop(true), 10_000);
+    await gw.app.server?.stop(false);
+    clearTimeout(force);
+    await gw.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void drain("SIGTERM"));
+  process.on("SIGINT", () => void drain("SIGINT"));
+}
+
+await main();
