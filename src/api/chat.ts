@@ -147,7 +147,8 @@ async function dispatchChat(
     throw err;
   }
   headers[DEPLOYMENT_HEADER] = routed.label;
-  // The deadline still runs while the stream flows (a stream past it ends with an error event); released at its end.
+  // From the first byte on, the upstream limit bounds silence between chunks, not the stream's length.
+  deadline.streaming(deps.config.server.max_stream_duration_ms);
   const settle = () => {
     deadline.release();
     const usage = ctx.meter.usage;
@@ -156,14 +157,14 @@ async function dispatchChat(
     // read and what was delivered — not zero, and not the whole completion allowance that never came.
     admission.settle(admission.metersTokens ? Math.max(1, promptTokens() + countTextTokens(ctx.meter.text)) : null);
   };
-  return new Response(meteredStream(request, routed.result, ctx, settle, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
+  return new Response(meteredStream(request, routed.result, ctx, deadline, settle, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
 }
 
 /**
  * Forwards the provider's SSE bytes as they come (the first chunk, already read by routing, then the rest) and, when
  * the stream ends or the client leaves, tells routing, settles the limiter and writes the log line — exactly once.
  */
-function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext, settle: () => void, s: RequestState, deps: ChatDeps) {
+function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext, deadline: Deadline, settle: () => void, s: RequestState, deps: ChatDeps) {
   const { reader } = opened;
   let pending: Uint8Array | null = opened.first;
   const start = s.start;
@@ -171,7 +172,9 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
   const end = (status: number, failed: boolean, error?: string) => {
     if (ended) return;
     ended = true;
-    opened.finish(failed);
+    // A stream cut by our own deadline (silent too long, or past max_stream_duration_ms) was the provider's to
+    // finish slowly, not a failure of the deployment: only breaks count against it.
+    opened.finish(failed && !deadline.expired);
     settle();
     const usage = ctx.meter.usage;
     if (usage) {
@@ -206,7 +209,10 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
             end(200, ctx.meter.failed, ctx.meter.failed ? "stream ended with an error event" : undefined);
             return;
           }
-          if (r.value) c.enqueue(r.value);
+          if (r.value) {
+            deadline.touch();
+            c.enqueue(r.value);
+          }
         } catch {
           // Providers end their own streams cleanly; this is the last line of defence.
           c.enqueue(encodeError(upstreamFailed("The provider stream failed.")));

@@ -19,6 +19,8 @@ export const ServerSchema = T.Object(
     host: T.String({ default: "127.0.0.1", minLength: 1 }),
     port: T.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
     upstream_timeout_ms: PosInt({ default: 180000 }),
+    /** A stream still flowing after this long is ended with an error event (default: no limit; silence is bounded by upstream_timeout_ms). */
+    max_stream_duration_ms: T.Optional(PosInt()),
     body_limit_bytes: PosInt({ default: 10 * 1024 * 1024 }),
     /** Request bodies nesting arrays/objects deeper than this are refused with a 400 before they are parsed. */
     max_json_depth: PosInt({ default: 64, maximum: 1000 }),

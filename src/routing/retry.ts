@@ -39,7 +39,7 @@ export function backoffMs(n: number, policy: RetryPolicy, random: () => number):
 /** One attempt's context: the request's signal plus this attempt's own timers, and the cleanup of both. */
 export interface Attempt {
   ctx: CallContext;
-  /** The first chunk arrived: the first-byte timer no longer applies. */
+  /** The first chunk arrived: the attempt's timers (first byte, whole attempt) no longer apply. */
   firstByte(): void;
   /** The attempt is over: clears every timer it set. */
   dispose(): void;
@@ -65,12 +65,15 @@ export function startAttempt(base: CallContext, firstByteMs: number | undefined,
   const arm = (ms: number | undefined, what: string) =>
     ms === undefined ? undefined : setTimeout(() => ctrl.abort(new GatewayError("upstream_timeout", `The provider ${what} within ${ms} ms.`, { retryable: true })), ms);
   let fb = arm(firstByteMs, "sent no first byte");
-  const whole = arm(attemptMs, "did not answer");
+  let whole = arm(attemptMs, "did not answer");
   return {
     ctx: { ...base, signal: AbortSignal.any([base.signal, ctrl.signal]) },
     firstByte() {
+      // An attempt's limits bound waiting for it to start; a stream that flows is bounded by the request's idle limit.
       clearTimeout(fb);
+      clearTimeout(whole);
       fb = undefined;
+      whole = undefined;
     },
     dispose() {
       clearTimeout(fb);
