@@ -116,6 +116,7 @@ async function dispatchChat(
     now: deps.now,
     meter: { usage: null, text: "", firstByteAt: null, failed: false },
     warn: (m) => warnings.push(m),
+    maxResponseBytes: deps.config.server.max_upstream_response_bytes,
   };
   // Logged only when something was noted, so the common line stays short.
   Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.length ? warnings : undefined) });

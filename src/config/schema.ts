@@ -22,6 +22,8 @@ export const ServerSchema = T.Object(
     /** A stream still flowing after this long is ended with an error event (default: no limit; silence is bounded by upstream_timeout_ms). */
     max_stream_duration_ms: T.Optional(PosInt()),
     body_limit_bytes: PosInt({ default: 10 * 1024 * 1024 }),
+    /** The largest JSON answer, or single stream event, taken from a provider (decoded size); past it: 502 or an error event. */
+    max_upstream_response_bytes: PosInt({ default: 32 * 1024 * 1024 }),
     /** Request bodies nesting arrays/objects deeper than this are refused with a 400 before they are parsed. */
     max_json_depth: PosInt({ default: 64, maximum: 1000 }),
     /** Seconds an idle keep-alive connection is kept open (chat requests are exempt while in flight). */

@@ -1,6 +1,6 @@
 // The only fetch to providers: abort signal and deadline wired in, failures classified, keys never logged.
 import { clientClosed, GatewayError, upstreamFailed, upstreamTimeout } from "../openai/errors.ts";
-import { DONE, encodeChunk, encodeError, sseEvents, type SseEvent } from "../openai/sse.ts";
+import { DEFAULT_MAX_EVENT_SIZE, DONE, encodeChunk, encodeError, sseEvents, type SseEvent } from "../openai/sse.ts";
 import type { ChatCompletionChunk } from "../openai/schemas.ts";
 import type { CallContext, StreamMeter, StreamTranslator } from "./types.ts";
 
@@ -42,23 +42,52 @@ export async function upstreamFetch(req: UpstreamRequest, ctx: CallContext, mapE
     throw classifyFailure(err, ctx);
   }
   if (res.status >= 200 && res.status < 300) return res;
-  let text = "";
-  try {
-    text = await res.text();
-  } catch (err) {
-    throw classifyFailure(err, ctx);
-  }
+  // Only the message is needed: an error body is read up to its first MiB, whatever the provider sends.
+  const text = await readBody(res, ctx, ERROR_BODY_BYTES, true);
   throw mapError(res.status, text, res.headers);
 }
 
-/** Reads a JSON body; an unreadable or unparseable one is the provider's fault (502). */
-export async function readJson(res: Response, ctx: CallContext): Promise<unknown> {
-  let text: string;
+/** How much of a provider's error answer is read. */
+const ERROR_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A provider's body as text, never more than `limit` bytes once decoded (Bun inflates gzip as it is read, 256 KiB at
+ * a time, so a 300 KB gzip bomb costs what is read, not its gigabyte). Past the limit: `truncate` keeps what was
+ * read; otherwise the answer is refused with a 502. A body whose length is declared and uncompressed takes the
+ * native path.
+ */
+async function readBody(res: Response, ctx: CallContext, limit: number, truncate: boolean): Promise<string> {
+  const declared = res.headers.get("content-length");
   try {
-    text = await res.text();
+    if (declared !== null && Number(declared) <= limit && !res.headers.has("content-encoding")) return await res.text();
+    if (!res.body) return "";
+    const reader = res.body.getReader();
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        reader.cancel().catch(() => {});
+        if (!truncate) throw tooLarge(limit);
+        parts.push(value.subarray(0, value.byteLength - (size - limit)));
+        break;
+      }
+      parts.push(value);
+    }
+    return Buffer.concat(parts).toString("utf8");
   } catch (err) {
     throw classifyFailure(err, ctx);
   }
+}
+
+const tooLarge = (limit: number) =>
+  upstreamFailed(`The provider's answer is larger than ${limit} bytes (server.max_upstream_response_bytes).`, { retryable: false });
+
+/** Reads a JSON body (bounded by ctx.maxResponseBytes); an unreadable, oversized or unparseable one is the provider's fault (502). */
+export async function readJson(res: Response, ctx: CallContext): Promise<unknown> {
+  const text = await readBody(res, ctx, ctx.maxResponseBytes ?? DEFAULT_MAX_EVENT_SIZE, false);
   try {
     return JSON.parse(text);
   } catch {
@@ -104,7 +133,7 @@ export function translateSse<E>(
   translator: StreamTranslator<E>,
   ctx: CallContext,
 ): ReadableStream<Uint8Array> {
-  const events = sseEvents(body);
+  const events = sseEvents(body, ctx.maxResponseBytes);
   let finished = false;
   const send = (c: ReadableStreamDefaultController<Uint8Array>, chunks: ChatCompletionChunk[]) => {
     for (const chunk of chunks) {

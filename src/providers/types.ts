@@ -35,6 +35,8 @@ export interface CallContext {
   meter: StreamMeter;
   /** Logs a non-fatal note (an unsupported parameter dropped, a value mapped) for this request. */
   warn: (message: string) => void;
+  /** The largest JSON answer, or single stream event, accepted from the provider (decoded); default 32 MiB. */
+  maxResponseBytes?: number;
 }
 
 export interface Provider {

@@ -6,7 +6,10 @@ import { join } from "node:path";
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
  * `fault-<status>` (error body with that status), `fault-invalid-json`, `fault-hang` (never answers),
  * `fault-hang-stream` (headers and one chunk, then silence), `fault-reset` (cut mid-stream),
- * `fault-slow` (chunks 150 ms apart), `fault-pause` (2.5 s of silence after the second chunk), `fault-html` (200 with a non-JSON body); anything else answers
+ * `fault-slow` (chunks 150 ms apart), `fault-pause` (2.5 s of silence after the second chunk), `fault-html` (200 with a non-JSON body),
+ * hostile ones: `fault-huge` (a 48 MiB JSON answer, chunked), `fault-gzip-bomb` (a 512 MiB JSON answer gzipped to ~0.5 MB),
+ * `fault-endless-line` (a stream whose second line is 64 MiB without a newline), `fault-echo-key` (a 400 whose message
+ * quotes the gateway's provider key, as some providers do for a malformed key); anything else answers
  * normally: a tool call when tools are offered and the last message is the user's, else text.
  * Per instance, `script` overrides the next requests in order (routing tests: "a 503, then a success"), and
  * `delayMs` delays every answer (a slow deployment).
@@ -41,6 +44,58 @@ const enc = new TextEncoder();
 const sse = (o: unknown) => enc.encode(`data: ${typeof o === "string" ? o : JSON.stringify(o)}\n\n`);
 const errorBody = (message: string, type: string, code: string | null = null, param: string | null = null) =>
   JSON.stringify({ error: { message, type, param, code } });
+
+/** A JSON answer of `size` bytes, produced 64 KiB at a time (never whole in memory). */
+function hugeJson(size: number): ReadableStream<Uint8Array> {
+  const head = enc.encode('{"id":"chatcmpl-huge","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"');
+  const filler = new Uint8Array(64 * 1024).fill(120);
+  let sent = 0;
+  return new ReadableStream({
+    pull(c) {
+      if (sent === 0) c.enqueue(head);
+      if (sent >= size) {
+        c.enqueue(enc.encode('"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'));
+        return c.close();
+      }
+      c.enqueue(filler);
+      sent += filler.length;
+    },
+  });
+}
+
+let bomb: Uint8Array | undefined;
+/** 512 MiB of JSON (one long string of zeros) gzipped: about half a megabyte on the wire. Built once, streamed. */
+function gzipBomb(): Uint8Array {
+  if (!bomb) {
+    const { gzipSync } = require("node:zlib") as typeof import("node:zlib");
+    const body = Buffer.alloc(512 * 1024 * 1024, 48);
+    body.write('{"choices":[{"message":{"content":"', 0);
+    body.write('"}}]}', body.length - 5);
+    bomb = gzipSync(body, { level: 9 });
+  }
+  return bomb;
+}
+
+/** An SSE stream: one good chunk, then a line of `size` bytes with no newline, 64 KiB at a time. */
+function endlessLine(size: number, signal: AbortSignal): ReadableStream<Uint8Array> {
+  const first = enc.encode(`data: ${JSON.stringify({ id: "chatcmpl-endless", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] })}\n\n`);
+  const filler = new Uint8Array(64 * 1024).fill(97);
+  let sent = -1;
+  return new ReadableStream({
+    pull(c) {
+      if (signal.aborted) return c.close();
+      if (sent === -1) {
+        c.enqueue(first);
+        c.enqueue(enc.encode('data: {"x":"'));
+        sent = 0;
+        return;
+      }
+      if (sent >= size) return c.close();
+      c.enqueue(filler);
+      sent += filler.length;
+    },
+  });
+}
 
 interface Msg {
   role: string;
@@ -94,6 +149,15 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
         const type = code === 400 ? "invalid_request_error" : code === 429 ? "requests" : "server_error";
         return new Response(errorBody(msg, type, code === 400 ? "context_length_exceeded" : null, code === 400 ? "messages" : null), { status: code, headers: h });
       }
+      if (model === "fault-echo-key") {
+        return new Response(errorBody(`Invalid 'model' for key ${apiKey}: not available on this plan (key ${apiKey.slice(0, 8)}…).`, "invalid_request_error", "model_not_available", "model"), {
+          status: 400,
+          headers: { "content-type": "application/json", "x-echo": `auth=${apiKey}` },
+        });
+      }
+      if (model === "fault-huge") return new Response(hugeJson(48 * 1024 * 1024), { headers: { "content-type": "application/json" } });
+      if (model === "fault-gzip-bomb") return new Response(gzipBomb(), { headers: { "content-type": "application/json", "content-encoding": "gzip" } });
+      if (model === "fault-endless-line") return new Response(endlessLine(64 * 1024 * 1024, req.signal), { headers: { "content-type": "text/event-stream" } });
       if (model === "fault-invalid-json") return new Response('{"id": "chatcmpl-broken", "choices": [', { headers: { "content-type": "application/json" } });
       if (model === "fault-html") return new Response("<html>Bad gateway</html>", { headers: { "content-type": "text/html" } });
       if (model === "fault-hang") {

@@ -1,6 +1,6 @@
 // Passes an OpenAI-type SSE stream through almost untouched: rewrites `model`, meters usage, ends cleanly on failure.
 import { classifyFailure } from "../http.ts";
-import { encodeError } from "../../openai/sse.ts";
+import { DEFAULT_MAX_EVENT_SIZE, encodeError } from "../../openai/sse.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { CallContext } from "../types.ts";
 import type { Usage } from "../../openai/schemas.ts";
@@ -183,10 +183,13 @@ export function lineProcessor(publicModel: string, ctx: CallContext) {
   return { state, block };
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
+function concat(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
   return out;
 }
 
@@ -205,8 +208,13 @@ export interface BlockFilter {
 export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel: string, ctx: CallContext, filter?: BlockFilter): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const lines = lineProcessor(publicModel, ctx);
-  /** Bytes after the last newline so far: a line still arriving. */
-  let rest: Uint8Array | null = null;
+  const maxLine = ctx.maxResponseBytes ?? DEFAULT_MAX_EVENT_SIZE;
+  /**
+   * Bytes after the last newline so far (a line still arriving), kept as the pieces that came: joined once when its
+   * newline arrives, so a long line costs its length, not its length squared.
+   */
+  let rest: Uint8Array[] = [];
+  let restSize = 0;
   let finished = false;
   /** What the filter still holds, processed like any block (nothing to send when there is no filter). */
   const flushFilter = (c: ReadableStreamDefaultController<Uint8Array>) => {
@@ -231,26 +239,32 @@ export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel:
             const { done, value } = await reader.read();
             if (done) {
               // A last line without its newline still counts (a provider cut off should not lose what it sent).
-              if (rest && decoder.decode(rest).trim()) {
-                const last = concat(rest, NEWLINE);
+              const last = concat([...rest, NEWLINE], restSize + 1);
+              if (restSize > 0 && decoder.decode(last).trim()) {
                 const out = filter ? filter.block(last) : last;
                 if (out.length > 0) c.enqueue(lines.block(out));
               }
-              rest = null;
+              rest = [];
+              restSize = 0;
               flushFilter(c);
               if (!lines.state.sawDone) return fail(c, upstreamFailed("The provider's stream ended before it was complete."));
               finished = true;
               c.close();
               return;
             }
-            const bytes: Uint8Array = rest ? concat(rest, value) : value;
-            const cut = bytes.lastIndexOf(NL);
+            const cut = value.lastIndexOf(NL);
             if (cut === -1) {
-              rest = bytes;
+              rest.push(value);
+              restSize += value.byteLength;
+              if (restSize > maxLine) {
+                return fail(c, upstreamFailed(`The provider sent a stream event larger than ${maxLine} bytes (server.max_upstream_response_bytes).`, { retryable: false }));
+              }
               continue;
             }
-            rest = cut + 1 < bytes.byteLength ? bytes.slice(cut + 1) : null;
-            const whole = cut + 1 < bytes.byteLength ? bytes.subarray(0, cut + 1) : bytes;
+            const head = cut + 1 < value.byteLength ? value.subarray(0, cut + 1) : value;
+            const whole = restSize > 0 ? concat([...rest, head], restSize + head.byteLength) : head;
+            rest = cut + 1 < value.byteLength ? [value.slice(cut + 1)] : [];
+            restSize = rest.length > 0 ? rest[0]!.byteLength : 0;
             const out = filter ? filter.block(whole) : whole;
             // Nothing left to send (the filter holds or dropped it all): read on, since a pull must enqueue.
             if (out.length === 0) continue;
