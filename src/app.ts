@@ -1,6 +1,5 @@
 // createApp(config) → the Elysia app: request state and auth first, one error handler, route groups in request order.
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
 import type { Config } from "./config/schema.ts";
 import { buildKeyRing, type KeyRing } from "./auth/keys.ts";
 import { createLimiter } from "./limits/create.ts";
@@ -14,6 +13,7 @@ import { chatRoutes } from "./api/chat.ts";
 import { modelRoutes } from "./api/models.ts";
 import { healthRoutes } from "./api/health.ts";
 import { adminRoutes } from "./api/admin.ts";
+import { docsRoutes } from "./api/docs.ts";
 import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./api/context.ts";
 import { requireAdmin, requireKey } from "./api/auth.ts";
 import { allowedMethods, type AllowedMethods } from "./api/route-table.ts";
@@ -64,16 +64,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   // standardHostname: false — Elysia otherwise finds the path after the 11th character of the URL, which for a Host of
   // 1–3 characters lands inside the path (`http://zz/zz/v1/models` was routed as `/v1/models`).
   const app = new Elysia({ name: "switchboard", handler: { standardHostname: false } })
-    .use(
-      openapi({
-        path: "/docs",
-        documentation: {
-          info: { title: "Switchboard", version: pkg.version, description: "OpenAI-compatible LLM gateway. Every /v1 and /api/v1 route takes `Authorization: Bearer <key>`." },
-          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-          security: [{ bearer: [] }],
-        },
-      }),
-    )
+    .use(docsRoutes({ title: "Switchboard", version: pkg.version, description: "OpenAI-compatible LLM gateway. Every /v1 and /api/v1 route takes `Authorization: Bearer <key>`." }))
     .onRequest(({ request }) => {
       // Only for the log line: authentication is attached to the routes (api/auth.ts), never decided from this path.
       const path = pathOf(request.url);

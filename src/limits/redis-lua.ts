@@ -137,11 +137,15 @@ for i = 1, n do
 end
 return out`;
 
+/** SETTLE's "tokens used" for an admission the gateway gave up on: every entry of the request is removed. */
+export const UNDO = -2;
+
 /**
- * KEYS: as ADMIT. ARGV: [1] now or '', [2] window ms, [3] request id, [4] tokens used (-1 = keep the reservation),
- * [5] tokens reserved, [6] admission time (ms, the store's clock), [7] scope count, then per scope rpm, tpm, concurrency.
+ * KEYS: as ADMIT. ARGV: [1] now or '', [2] window ms, [3] request id, [4] tokens used (-1 = keep the reservation,
+ * UNDO = take the whole admission back), [5] tokens reserved, [6] admission time (ms, the store's clock), [7] scope
+ * count, then per scope rpm, tpm, concurrency.
  * Frees the slot and replaces the reservation with the usage. Idempotent: a retried settle finds the slot gone and
- * the amount already set.
+ * the amount already set; an undo of a request that was never recorded (refused, or never ran) finds nothing.
  */
 export const SETTLE_LUA = `${NOW}
 local W = tonumber(ARGV[2])
@@ -152,11 +156,21 @@ local at = tonumber(ARGV[6])
 local n = tonumber(ARGV[7])
 for i = 1, n do
   local k = (i - 1) * 4
-  local tk, hk, ck = KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
+  local rk, tk, hk, ck = KEYS[k + 1], KEYS[k + 2], KEYS[k + 3], KEYS[k + 4]
   local a = 7 + (i - 1) * 3
-  local tpm, conc = tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
+  local rpm, tpm, conc = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), tonumber(ARGV[a + 3])
   if conc > 0 then redis.call('ZREM', ck, id) end
-  if tpm > 0 and used >= 0 then
+  if used == ${UNDO} then
+    if rpm > 0 then redis.call('ZREM', rk, id) end
+    if tpm > 0 then
+      local cur = tonumber(redis.call('HGET', hk, id))
+      if cur then
+        redis.call('HDEL', hk, id)
+        redis.call('HINCRBY', hk, 'sum', -cur)
+      end
+      redis.call('ZREM', tk, id)
+    end
+  elseif tpm > 0 and used >= 0 then
     local score = tonumber(redis.call('ZSCORE', tk, id))
     local cur = tonumber(redis.call('HGET', hk, id))
     if score and cur and score > now - W then

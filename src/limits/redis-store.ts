@@ -20,7 +20,7 @@ import {
   type ScopeSnapshot,
   type StoreOptions,
 } from "./limiter.ts";
-import { ADMIT_LUA, SETTLE_LUA } from "./redis-lua.ts";
+import { ADMIT_LUA, SETTLE_LUA, UNDO } from "./redis-lua.ts";
 
 export interface RedisStoreOptions extends StoreOptions {
   url: string;
@@ -42,16 +42,31 @@ export interface RedisStoreOptions extends StoreOptions {
 
 /** A store call that did not answer in time (it may still have run). */
 class StoreTimeout extends Error {}
+/** A store call never sent: the store is down and the probe this call waited for did not reach it. */
+class StoreDown extends Error {}
 
 const sha1 = (s: string) => new Bun.CryptoHasher("sha1").update(s).digest("hex");
 const ADMIT_SHA = sha1(ADMIT_LUA);
 const SETTLE_SHA = sha1(SETTLE_LUA);
 /** Settles that failed (store down) wait here and are retried when it answers again; beyond this, leases clean up. */
 const MAX_PENDING = 10_000;
-/** At most one connection attempt of our own this often; Bun's client also reconnects in the background. */
-const RECONNECT_EVERY_MS = 500;
+/** While the store is down and no request asks, it is probed this often (so it is known to be back before traffic is). */
+const PROBE_EVERY_MS = 200;
 
 const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** `p`, or a StoreTimeout after `ms`. */
+async function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreTimeout(`no answer within ${ms} ms`)), Math.max(0, ms));
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function numbers(reply: unknown): number[] {
   if (!Array.isArray(reply) || !reply.every((x) => typeof x === "number")) throw new Error("unexpected reply from the rate-limit script");
@@ -68,23 +83,15 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
   const client = new RedisClient(opts.url, {
     // Commands fail at once while disconnected instead of queueing behind a dead connection.
     enableOfflineQueue: false,
-    autoReconnect: true,
-    // Keep trying for as long as the outage lasts (our own throttled connect() covers a client that gave up).
-    maxRetries: 4_294_967_295,
+    // Reconnection is ours (probes below): Bun's own waits out a growing backoff, and a connect() made meanwhile
+    // hangs until that retry, so the gateway would learn late that Redis is back.
+    autoReconnect: false,
     connectionTimeout: Math.max(1000, opts.timeoutMs),
   });
 
   // ---- connection, timeouts, outage bookkeeping
   let connecting: Promise<void> | null = null;
-  let lastAttempt = -Infinity;
-  const connect = (): Promise<void> => {
-    if (!connecting) {
-      if (performance.now() - lastAttempt < RECONNECT_EVERY_MS) return Promise.reject(new Error("rate-limit store not connected"));
-      lastAttempt = performance.now();
-      connecting = client.connect().finally(() => (connecting = null));
-    }
-    return connecting;
-  };
+  const connect = (): Promise<void> => (connecting ??= client.connect().finally(() => (connecting = null)));
   // Loaded on every (re)connection, ahead of the commands that follow on it: EVALSHA then finds the scripts, and a
   // settle is never overtaken by a later admit while it falls back to EVAL. A NOSCRIPT that still happens is handled.
   client.onconnect = () => {
@@ -98,25 +105,74 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
   let closed = false;
 
   /**
-   * Every store call: connect if needed, and give up after timeoutMs so a slow or dead Redis never stalls a request.
-   * During an outage one call at a time probes the store; the others fail at once instead of each waiting out the
-   * timeout against a Redis that accepts and never answers.
+   * While the store is down, calls are not sent blind (each would wait out the timeout against a Redis that accepts
+   * and never answers, or fail without noticing it is back): one probe at a time asks Redis, in the background
+   * every PROBE_EVERY_MS and at once when a call needs it. A call waits for a probe that began after the call arrived,
+   * so the first call after Redis answers again is counted, whatever the probe timing.
    */
-  let probing = false;
-  async function call(sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
-    const probe = health.down;
-    if (probe) {
-      if (probing) {
-        health.errors++;
-        health.failedInOutage++;
-        throw new Error("rate-limit store unreachable");
+  interface Probe {
+    startedAt: number;
+    done: Promise<void>;
+  }
+  let probe: Probe | null = null;
+  let probeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  function startProbe(): Probe {
+    clearTimeout(probeTimer);
+    probeTimer = undefined;
+    const p: Probe = {
+      startedAt: performance.now(),
+      done: within(
+        (async () => {
+          if (!client.connected) await connect();
+          await client.send("PING", []);
+        })(),
+        opts.timeoutMs,
+      ).then(
+        () => succeeded(),
+        () => {},
+      ),
+    };
+    probe = p;
+    void p.done.finally(() => {
+      probe = null;
+      if (health.down && !closed && !probeTimer) {
+        probeTimer = setTimeout(() => {
+          probeTimer = undefined;
+          if (health.down && !closed && !probe) startProbe();
+        }, PROBE_EVERY_MS);
+        probeTimer.unref?.();
       }
-      probing = true;
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeout(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs);
     });
+    return p;
+  }
+
+  /** Whether the store answered a probe that began after `arrived`, within `deadline` (both performance.now()). */
+  async function backUp(arrived: number, deadline: number): Promise<boolean> {
+    while (health.down) {
+      const p = probe ?? startProbe();
+      try {
+        await within(p.done, deadline - performance.now());
+      } catch {
+        return false;
+      }
+      if (p.startedAt >= arrived) break;
+    }
+    return !health.down;
+  }
+
+  /**
+   * Every store call, bounded by timeoutMs in all (a wait for a probe included), so a slow or dead Redis never
+   * stalls a request.
+   */
+  async function call(sha: string, script: string, keys: string[], args: string[]): Promise<unknown> {
+    const arrived = performance.now();
+    const deadline = arrived + opts.timeoutMs;
+    if (health.down && !(await backUp(arrived, deadline))) {
+      health.errors++;
+      health.failedInOutage++;
+      throw new StoreDown("rate-limit store unreachable");
+    }
     const run = async () => {
       if (!client.connected) await connect();
       try {
@@ -128,15 +184,12 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
       }
     };
     try {
-      const reply: unknown = await Promise.race([run(), timeout]);
+      const reply: unknown = await within(run(), deadline - performance.now());
       succeeded();
       return reply;
     } catch (e) {
       failed(e);
       throw e;
-    } finally {
-      clearTimeout(timer);
-      if (probe) probing = false;
     }
   }
 
@@ -148,11 +201,14 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
     health.failedInOutage = 1;
     // Once per outage, not once per request.
     opts.logger.error("rate-limit store unreachable", { store: "redis", on_store_error: opts.onStoreError, error: errorText(e) });
+    if (!probe && !closed) startProbe();
   }
 
   function succeeded(): void {
     if (!health.down) return;
     health.down = false;
+    clearTimeout(probeTimer);
+    probeTimer = undefined;
     opts.logger.info("rate-limit store reachable again", { store: "redis", outage_ms: Date.now() - health.since, failed_calls: health.failedInOutage });
     for (const args of pending.splice(0)) void settleCall(args);
   }
@@ -219,8 +275,10 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
       try {
         reply = numbers(await call(ADMIT_SHA, ADMIT_LUA, keys, [nowArg(), String(w), id, String(opts.leaseMs), String(estimate), "1", ...limits]));
       } catch (e) {
-        // A timed-out call may still have run: undo its slot and reservation once the store answers.
-        if (e instanceof StoreTimeout) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, "0", String(estimate), "0", ...limits]);
+        // Sent, but we gave up on it (no answer in time, or the connection failed under it): the script may still
+        // have run. Take its entries back (once the store answers), so a request refused or let through uncounted
+        // here is never counted there.
+        if (!(e instanceof StoreDown)) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(UNDO), String(estimate), "0", ...limits]);
         if (opts.onStoreError === "deny") throw storeUnavailable(unknownStateHeaders(scopes));
         return { headers: unknownStateHeaders(scopes), metersTokens: false, settle() {} };
       }
@@ -251,6 +309,7 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
 
     async close() {
       closed = true;
+      clearTimeout(probeTimer);
       client.close();
     },
   };

@@ -1,4 +1,4 @@
-// A TCP forwarder that can be cut and healed: the network between the gateway and Redis fails while Redis keeps its data.
+// A TCP forwarder that can be cut, healed and slowed: the network between the gateway and Redis fails while Redis keeps its data.
 import type { Socket } from "bun";
 
 export interface TcpProxy {
@@ -6,6 +6,11 @@ export interface TcpProxy {
   /** Closes every connection and refuses new ones (accepted, then closed at once). */
   cut(): void;
   heal(): void;
+  /**
+   * Holds every reply (bytes from the target) for `ms` before passing it on, in order: Redis runs each command at
+   * once, its answer reaches the client late. 0 restores normal replies (held ones still leave in order).
+   */
+  delayReplies(ms: number): void;
   stop(): void;
 }
 
@@ -14,10 +19,13 @@ interface Pair {
   client?: Socket<Pair>;
   /** Bytes the client sent before the upstream connection was open. */
   early: Uint8Array[];
+  /** When the last held reply leaves: a later one never overtakes it. */
+  releaseAt: number;
 }
 
 export function startTcpProxy(targetPort: number): TcpProxy {
   let cut = false;
+  let delayMs = 0;
   const open = new Set<Socket<Pair>>();
   const server = Bun.listen<Pair>({
     hostname: "127.0.0.1",
@@ -25,7 +33,7 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     socket: {
       open(client) {
         if (cut) return void client.end();
-        const pair: Pair = { client, early: [] };
+        const pair: Pair = { client, early: [], releaseAt: 0 };
         client.data = pair;
         open.add(client);
         Bun.connect<Pair>({
@@ -39,7 +47,12 @@ export function startTcpProxy(targetPort: number): TcpProxy {
               for (const b of pair.early.splice(0)) up.write(b);
             },
             data(up, bytes) {
-              up.data.client?.write(bytes);
+              const pair = up.data;
+              const at = Math.max(performance.now() + delayMs, pair.releaseAt);
+              if (at <= performance.now()) return void pair.client?.write(bytes);
+              pair.releaseAt = at;
+              const copy = new Uint8Array(bytes);
+              setTimeout(() => pair.client?.write(copy), at - performance.now());
             },
             close(up) {
               open.delete(up);
@@ -70,6 +83,9 @@ export function startTcpProxy(targetPort: number): TcpProxy {
     },
     heal() {
       cut = false;
+    },
+    delayReplies(ms) {
+      delayMs = ms;
     },
     stop() {
       this.cut();
