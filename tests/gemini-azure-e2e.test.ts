@@ -1,5 +1,6 @@
 // End to end with the official openai client through the gateway to fixture Gemini and Azure OpenAI upstreams.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { newMeter } from "../src/providers/meter.ts";
 import OpenAI, { AzureOpenAI } from "openai";
 import { startGeminiUpstream, type GeminiUpstream } from "./support/gemini-upstream.ts";
 import { CONTENT_FILTER_MESSAGE, startAzureUpstream, type AzureUpstream } from "./support/azure-upstream.ts";
@@ -341,7 +342,7 @@ describe("azure helpers", () => {
     const pieces = [bytes.slice(0, 7), bytes.slice(7, 60), bytes.slice(60, 200), bytes.slice(200)];
     let i = 0;
     const src = new ReadableStream<Uint8Array>({ pull: (c) => (i < pieces.length ? c.enqueue(pieces[i++]!) : c.close()) });
-    const ctx = { requestId: "r", publicModel: "m", signal: new AbortController().signal, timeoutMs: 1000, now: () => 0, meter: { usage: null, text: "", firstByteAt: null, failed: false }, warn: () => {} };
+    const ctx = { requestId: "r", publicModel: "m", signal: new AbortController().signal, timeoutMs: 1000, now: () => 0, meter: newMeter((t) => t.length), warn: () => {} };
     const out = await new Response(passthroughStream(src, "m", ctx, promptFilterPreambleDropper())).text();
     expect(out).toBe(text.slice(text.indexOf("data: {\"choices\":[{")));
   });
@@ -357,7 +358,7 @@ describe("azure helpers", () => {
       const pieces: Uint8Array[] = [];
       for (let at = 0; at < bytes.length; at += size) pieces.push(bytes.slice(at, at + size));
       const src = new ReadableStream<Uint8Array>({ pull: (c) => (pieces.length ? c.enqueue(pieces.shift()!) : c.close()) });
-      const ctx = { requestId: "r", publicModel: "m", signal: new AbortController().signal, timeoutMs: 1000, now: () => 0, meter: { usage: null, text: "", firstByteAt: null, failed: false }, warn: () => {} };
+      const ctx = { requestId: "r", publicModel: "m", signal: new AbortController().signal, timeoutMs: 1000, now: () => 0, meter: newMeter((t) => t.length), warn: () => {} };
       expect(await new Response(passthroughStream(src, "m", ctx, promptFilterPreambleDropper())).text()).toBe(want);
       expect(ctx.meter.usage).toMatchObject({ total_tokens: 2 });
       expect(ctx.meter.text).toBe("hé");

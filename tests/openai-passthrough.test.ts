@@ -1,5 +1,6 @@
 // The OpenAI-type stream passthrough: untouched bytes when `model` already matches, the line rewrite otherwise, same metering for any chunking.
 import { describe, expect, test } from "bun:test";
+import { addDelivered, newMeter } from "../src/providers/meter.ts";
 import { passthroughStream } from "../src/providers/openai/passthrough.ts";
 import type { CallContext } from "../src/providers/types.ts";
 
@@ -23,6 +24,9 @@ const awkward = [
   "data:[DONE]\n\n",
 ].join("");
 
+/** One counter for every meter here, so meters compare equal field by field. */
+const countChars = (t: string) => t.length;
+
 function context(publicModel: string): CallContext {
   return {
     requestId: "req-1",
@@ -30,7 +34,7 @@ function context(publicModel: string): CallContext {
     signal: new AbortController().signal,
     timeoutMs: 1000,
     now: () => 0,
-    meter: { usage: null, text: "", firstByteAt: null, failed: false },
+    meter: newMeter(countChars),
     warn: () => {},
   };
 }
@@ -99,7 +103,7 @@ function reference(text: string, publicModel: string) {
         if (usage && typeof usage.prompt_tokens === "number") ctx.meter.usage = usage as CallContext["meter"]["usage"];
       } catch {}
     }
-    ctx.meter.text += rawValue(out, '"content":"') + rawValue(out, '"arguments":"');
+    addDelivered(ctx.meter, rawValue(out, '"content":"') + rawValue(out, '"arguments":"'));
     return out;
   };
   let out = "";

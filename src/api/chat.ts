@@ -10,6 +10,7 @@ import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema, type ChatRequ
 import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
 import { upstreamFailed } from "../openai/errors.ts";
 import type { CallContext } from "../providers/types.ts";
+import { deliveredTokens, newMeter } from "../providers/meter.ts";
 import { DEPLOYMENT_HEADER, type OpenedStream, type Route, type Router, type RoutingLog } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { requestDeadline, type Deadline } from "./deadline.ts";
@@ -114,7 +115,8 @@ async function dispatchChat(
     signal: deadline.signal,
     timeoutMs: route.timeoutMs,
     now: deps.now,
-    meter: { usage: null, text: "", firstByteAt: null, failed: false },
+    // The delivered text is only kept (and tokenised, in folds) when tokens are metered for this key.
+    meter: newMeter(admission.metersTokens ? countTextTokens : null),
     warn: (m) => warnings.push(m),
     maxResponseBytes: deps.config.server.max_upstream_response_bytes,
   };
@@ -156,7 +158,7 @@ async function dispatchChat(
     if (usage) return admission.settle(usage.total_tokens);
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was
     // read and what was delivered — not zero, and not the whole completion allowance that never came.
-    admission.settle(admission.metersTokens ? Math.max(1, promptTokens() + countTextTokens(ctx.meter.text)) : null);
+    admission.settle(admission.metersTokens ? Math.max(1, promptTokens() + deliveredTokens(ctx.meter)) : null);
   };
   return new Response(meteredStream(request, routed.result, ctx, deadline, settle, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
 }

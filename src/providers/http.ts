@@ -3,6 +3,7 @@ import { clientClosed, GatewayError, upstreamFailed, upstreamTimeout } from "../
 import { DEFAULT_MAX_EVENT_SIZE, DONE, encodeChunk, encodeError, sseEvents, type SseEvent } from "../openai/sse.ts";
 import type { ChatCompletionChunk } from "../openai/schemas.ts";
 import type { CallContext, StreamMeter, StreamTranslator } from "./types.ts";
+import { addDelivered } from "./meter.ts";
 
 export interface UpstreamRequest {
   url: string;
@@ -117,8 +118,8 @@ export function parseJsonSafe(text: string): unknown {
 export function meterChunk(meter: StreamMeter, chunk: ChatCompletionChunk): void {
   if (chunk.usage) meter.usage = chunk.usage;
   for (const c of chunk.choices) {
-    if (c.delta.content) meter.text += c.delta.content;
-    if (c.delta.tool_calls) for (const tc of c.delta.tool_calls) if (tc.function?.arguments) meter.text += tc.function.arguments;
+    if (c.delta.content) addDelivered(meter, c.delta.content);
+    if (c.delta.tool_calls) for (const tc of c.delta.tool_calls) if (tc.function?.arguments) addDelivered(meter, tc.function.arguments);
   }
 }
 

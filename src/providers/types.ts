@@ -1,6 +1,9 @@
 // The provider contract every adapter implements, and the per-call context the gateway hands it.
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Usage } from "../openai/schemas.ts";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/schemas.ts";
 import type { ModelConfig, ProviderConfig } from "../config/schema.ts";
+import type { StreamMeter } from "./meter.ts";
+
+export type { StreamMeter } from "./meter.ts";
 
 /** One concrete place a model id is served from: a provider instance and its name for the model. */
 export interface Deployment {
@@ -9,18 +12,6 @@ export interface Deployment {
   upstreamModel: string;
   /** The model entry it came from (per-model defaults such as `max_tokens`, Azure `deployment`). */
   model: ModelConfig;
-}
-
-/** What a stream has delivered so far; read by the gateway for logs and token accounting. */
-export interface StreamMeter {
-  /** The provider's reported usage, once seen (the usage chunk). */
-  usage: Usage | null;
-  /** Text (content and tool-call argument fragments) already sent to the client: estimates usage on abort. */
-  text: string;
-  /** performance.now() when the first byte went to the client. */
-  firstByteAt: number | null;
-  /** Set when the stream ended with an error event instead of [DONE]. */
-  failed: boolean;
 }
 
 export interface CallContext {

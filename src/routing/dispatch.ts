@@ -5,7 +5,8 @@ import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
 import { classifyFailure } from "../providers/http.ts";
 import type { CallContext, Deployment } from "../providers/types.ts";
 import type { ModelPlan, Target } from "./plan.ts";
-import { backoffMs, failureFromErrorEvent, resetMeter, startAttempt, type Attempt, type RetryPolicy, type Sleep } from "./retry.ts";
+import { backoffMs, failureFromErrorEvent, startAttempt, type Attempt, type RetryPolicy, type Sleep } from "./retry.ts";
+import { resetMeter } from "../providers/meter.ts";
 import { pick } from "./strategy.ts";
 
 export interface DispatchDeps {

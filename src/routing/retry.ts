@@ -1,6 +1,6 @@
 // Retry mechanics: jittered exponential backoff, an abortable sleep, and the per-attempt signal (first-byte and attempt timers).
 import { GatewayError, upstreamFailed } from "../openai/errors.ts";
-import type { CallContext, StreamMeter } from "../providers/types.ts";
+import type { CallContext } from "../providers/types.ts";
 import { parseJsonSafe } from "../providers/http.ts";
 
 export interface RetryPolicy {
@@ -81,14 +81,6 @@ export function startAttempt(base: CallContext, firstByteMs: number | undefined,
       free();
     },
   };
-}
-
-/** A failed attempt may have metered a few bytes or flagged failure: the next attempt starts from a clean meter. */
-export function resetMeter(m: StreamMeter): void {
-  m.usage = null;
-  m.text = "";
-  m.firstByteAt = null;
-  m.failed = false;
 }
 
 const RETRYABLE_EVENT_TYPES = new Set(["upstream_error", "timeout_error", "rate_limit_error", "server_error", "overloaded_error", "api_error"]);

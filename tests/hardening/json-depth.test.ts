@@ -1,6 +1,7 @@
 // Hardening 4: deeply nested bodies are refused at parse time without stalling the gateway, and only a provider's own
 // failures count against its deployment.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { newMeter } from "../../src/providers/meter.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upstream.ts";
 import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
 import { probeHealth } from "../support/probe.ts";
@@ -114,7 +115,7 @@ describe("the gateway's own errors never count against a deployment", () => {
       signal: new AbortController().signal,
       timeoutMs: 5000,
       now: Date.now,
-      meter: { usage: null, text: "", firstByteAt: null, failed: false },
+      meter: newMeter((t) => t.length),
       warn: () => {},
     };
     const req = { model: "m", messages } as ChatRequest;

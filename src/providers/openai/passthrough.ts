@@ -3,6 +3,7 @@ import { classifyFailure } from "../http.ts";
 import { DEFAULT_MAX_EVENT_SIZE, encodeError } from "../../openai/sse.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { CallContext } from "../types.ts";
+import { addDelivered, wantsText } from "../meter.ts";
 import type { Usage } from "../../openai/schemas.ts";
 
 // The stream is handled as bytes, never as text: a block of complete lines (cut after a newline byte, which never
@@ -141,8 +142,16 @@ export function lineProcessor(publicModel: string, ctx: CallContext) {
     return out;
   }
 
+  /** Bytes of the (still escaped) JSON string value starting at `from` up to its closing quote before `end`. */
+  const valueBytes = (b: Uint8Array, from: number, end: number): number => {
+    const close = stringEnd(b, from, end);
+    return close === -1 ? 0 : close - from;
+  };
+
   /** [DONE], usage and the metered text of a block (the model's value never holds these keys: its quotes are escaped). */
   function meter(b: Uint8Array): void {
+    // Without a token counter only the length is needed: no copy, no decode.
+    const keep = wantsText(ctx.meter);
     for (let i = find(b, DONE_B, 0); i !== -1; ) {
       const start = lineStart(b, i);
       const end = lineEnd(b, i);
@@ -163,14 +172,21 @@ export function lineProcessor(publicModel: string, ctx: CallContext) {
       const start = lineStart(b, at);
       const end = lineEnd(b, at);
       if (chunkLine(b, start)) {
-        if (c !== -1 && c < end) copyValue(b, c + CONTENT_B.length, end);
-        if (a !== -1 && a < end) copyValue(b, a + ARGS_B.length, end);
+        if (keep) {
+          if (c !== -1 && c < end) copyValue(b, c + CONTENT_B.length, end);
+          if (a !== -1 && a < end) copyValue(b, a + ARGS_B.length, end);
+        } else {
+          if (c !== -1 && c < end) ctx.meter.textChars += valueBytes(b, c + CONTENT_B.length, end);
+          if (a !== -1 && a < end) ctx.meter.textChars += valueBytes(b, a + ARGS_B.length, end);
+        }
       }
       if (c !== -1 && c < end) c = find(b, CONTENT_B, end);
       if (a !== -1 && a < end) a = find(b, ARGS_B, end);
     }
-    const text = takeScratch();
-    if (text) ctx.meter.text += text;
+    if (keep) {
+      const text = takeScratch();
+      if (text) addDelivered(ctx.meter, text);
+    }
   }
 
   /** Complete lines in, bytes to send out: the very same bytes when no `model` needs rewriting. */
