@@ -18,6 +18,7 @@ import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./a
 import { requireAdmin, requireKey } from "./api/auth.ts";
 import { allowedMethods, type AllowedMethods } from "./api/route-table.ts";
 import { validationError } from "./api/validate.ts";
+import { checkDeclaredLength } from "./api/body.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export interface AppDeps {
@@ -30,6 +31,8 @@ export interface AppDeps {
 
 export interface Gateway {
   app: Elysia;
+  /** Starts serving with the gateway's server settings (the CLI and the tests listen the same way). */
+  listen(hostname: string, port: number): void;
   keys: KeyRing;
   router: Router;
   limiter: Limiter;
@@ -57,6 +60,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const limiter = deps.limiter ?? createLimiter(config, { logger });
   const now = deps.now ?? Date.now;
   const auth = requireKey(keys);
+  const bodyLimit = config.server.body_limit_bytes;
   // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
   let allowed: AllowedMethods | undefined;
   const allowedOf = () => (allowed ??= allowedMethods(app.routes));
@@ -70,7 +74,11 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       const path = pathOf(request.url);
       const s: RequestState = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, principal: undefined, log: {}, logged: false };
       setState(request, s);
+      // Any route: a body declared larger than the limit is refused before a byte of it is read (Bun's own limit,
+      // far above this one, would answer with a bare 413 and no JSON).
+      checkDeclaredLength(request, bodyLimit);
     })
+
     .onError(async ({ code, error, request }) => {
       const s = stateOf(request);
       const g = asGatewayError(code, error, request, allowedOf);
@@ -105,5 +113,16 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth }))
     .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth }));
 
-  return { app: app as unknown as Elysia, keys, router, limiter, logger, close: () => limiter.close() };
+  const listen = (hostname: string, port: number) =>
+    void app.listen({
+      hostname,
+      port,
+      // .listen() would otherwise share the port silently with another instance.
+      reusePort: false,
+      idleTimeout: config.server.idle_timeout_s,
+      // Bun answers a body over this with a bare 413 (no JSON, no request id, no log line). The gateway enforces its
+      // own limit on every route before reading (api/body.ts), so Bun's must never be the one that applies.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    });
+  return { app: app as unknown as Elysia, listen, keys, router, limiter, logger, close: () => limiter.close() };
 }

@@ -58,15 +58,7 @@ async function main(): Promise<void> {
   }
 
   const gw = createApp(config);
-  const limit = config.server.body_limit_bytes;
-  gw.app.listen({
-    hostname: host,
-    port,
-    reusePort: false,
-    idleTimeout: config.server.idle_timeout_s,
-    // Bun answers a body over this with a bare 413; keep it well above our own limit so the contract's 413 body is sent.
-    maxRequestBodySize: limit * 2 + 1024 * 1024,
-  });
+  gw.listen(host, port);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${gw.app.server?.port}`;
   const say = (s: string) => process.stderr.write(s + "\n");
   say(`switchboard ${pkg.version} listening on ${url} (config: ${config.source}; ${config.models.length} models, ${config.keys.length} keys)`);

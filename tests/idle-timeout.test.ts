@@ -29,8 +29,8 @@ beforeAll(async () => {
     {},
   );
   gw = createApp(config, { logger: createMemoryLogger() });
-  // As src/main.ts listens, with the 1 s idle timeout from the config.
-  gw.app.listen({ hostname: "127.0.0.1", port: 0, reusePort: false, idleTimeout: config.server.idle_timeout_s });
+  // As the CLI listens, with the 1 s idle timeout from the config.
+  gw.listen("127.0.0.1", 0);
   base = `http://127.0.0.1:${gw.app.server!.port}/v1`;
 });
 afterAll(async () => {

@@ -1,17 +1,28 @@
-// Reads a request body as JSON under the size limit: 413 before reading when declared too large, 400 when malformed or nested too deep.
-import { invalidRequest, requestTooLarge } from "../openai/errors.ts";
+// Reads a request body under the size limit: 413 before reading when declared too large, never a byte past the limit,
+// 400 when malformed or nested too deep, 499 when the client leaves mid-upload.
+import { clientClosed, invalidRequest, requestTooLarge } from "../openai/errors.ts";
 import { nestsDeeperThan } from "./json-depth.ts";
 
 /** Arrays and objects nested deeper than this are refused before parsing (server.max_json_depth). */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-export async function readJsonBody(request: Request, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<unknown> {
-  const declared = request.headers.get("content-length");
-  if (declared !== null && Number(declared) > limit) throw requestTooLarge(limit);
-  let text: string;
-  if (declared !== null || !request.body) {
-    text = await request.text();
-  } else {
+/** The declared length, when the client sent one. */
+function declaredLength(request: Request): number | null {
+  const v = request.headers.get("content-length");
+  return v === null ? null : Number(v);
+}
+
+/** The 413 for a body whose declared length is over the limit, before anything is read (also from onRequest). */
+export function checkDeclaredLength(request: Request, limit: number): void {
+  const declared = declaredLength(request);
+  if (declared !== null && declared > limit) throw requestTooLarge(limit);
+}
+
+/** The body as text, reading no more than `limit` bytes; a client that leaves mid-upload is a 499, not a crash. */
+export async function readBodyText(request: Request, limit: number): Promise<string> {
+  checkDeclaredLength(request, limit);
+  try {
+    if (declaredLength(request) !== null || !request.body) return await request.text();
     // Chunked upload: count while reading, and stop the moment it passes the limit.
     const reader = request.body.getReader();
     const parts: Uint8Array[] = [];
@@ -26,8 +37,15 @@ export async function readJsonBody(request: Request, limit: number, maxDepth = D
       }
       parts.push(value);
     }
-    text = Buffer.concat(parts).toString("utf8");
+    return Buffer.concat(parts).toString("utf8");
+  } catch (err) {
+    if (request.signal.aborted || (err instanceof Error && err.name === "AbortError")) throw clientClosed();
+    throw err;
   }
+}
+
+/** Parses a body already read: a JSON object, not nested past `maxDepth`. */
+export function parseJsonObject(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): Record<string, unknown> {
   if (text.length === 0) throw invalidRequest("The request body is empty; send a JSON object.");
   if (nestsDeeperThan(text, maxDepth)) throw invalidRequest(`The JSON body nests arrays or objects deeper than ${maxDepth} levels.`);
   let body: unknown;
@@ -38,5 +56,22 @@ export async function readJsonBody(request: Request, limit: number, maxDepth = D
     throw invalidRequest(`We could not parse the JSON body of your request (${why}). Send a valid JSON object.`);
   }
   if (!body || typeof body !== "object" || Array.isArray(body)) throw invalidRequest("The request body must be a JSON object.");
-  return body;
+  return body as Record<string, unknown>;
+}
+
+export async function readJsonBody(request: Request, limit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): Promise<Record<string, unknown>> {
+  return parseJsonObject(await readBodyText(request, limit), maxDepth);
+}
+
+/**
+ * An Elysia `parse` hook for route groups whose bodies Elysia parses (admin): the same size and depth limits as chat.
+ * Registered on those groups only: a global parse hook would make Elysia read every body, the chat route's included.
+ */
+export function cappedJsonParser(limit: number, maxDepth: number) {
+  return async ({ request, contentType }: { request: Request; contentType: string }): Promise<unknown> => {
+    const text = await readBodyText(request, limit);
+    if (text.length === 0) return undefined;
+    if (!contentType.startsWith("application/json")) throw invalidRequest("Send the body as JSON (Content-Type: application/json).");
+    return parseJsonObject(text, maxDepth);
+  };
 }
