@@ -16,6 +16,7 @@ import { adminRoutes } from "./api/admin.ts";
 import { docsRoutes } from "./api/docs.ts";
 import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./api/context.ts";
 import { requireAdmin, requireKey } from "./api/auth.ts";
+import { InFlight } from "./api/inflight.ts";
 import { allowedMethods, type AllowedMethods } from "./api/route-table.ts";
 import { validationError } from "./api/validate.ts";
 import { checkDeclaredLength } from "./api/body.ts";
@@ -37,6 +38,8 @@ export interface Gateway {
   router: Router;
   limiter: Limiter;
   logger: Logger;
+  /** Chat requests in flight (a shutdown ends what is left of them when its window is over). */
+  inflight: InFlight;
   close(): Promise<void>;
 }
 
@@ -60,6 +63,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const limiter = deps.limiter ?? createLimiter(config, { logger });
   const now = deps.now ?? Date.now;
   const auth = requireKey(keys);
+  const inflight = new InFlight();
   const bodyLimit = config.server.body_limit_bytes;
   // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
   let allowed: AllowedMethods | undefined;
@@ -110,8 +114,8 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(adminRoutes(router, requireAdmin(config)))
     .use(modelRoutes("/v1", config, limiter, auth))
     .use(modelRoutes("/api/v1", config, limiter, auth))
-    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth }))
-    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth }));
+    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight }))
+    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({
@@ -124,5 +128,5 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       // own limit on every route before reading (api/body.ts), so Bun's must never be the one that applies.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     });
-  return { app: app as unknown as Elysia, listen, keys, router, limiter, logger, close: () => limiter.close() };
+  return { app: app as unknown as Elysia, listen, inflight, keys, router, limiter, logger, close: () => limiter.close() };
 }

@@ -73,11 +73,20 @@ async function main(): Promise<void> {
   const drain = async (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    say(`${signal}: draining in-flight requests (up to 10 s)`);
-    const force = setTimeout(() => gw.app.server?.stop(true), 10_000);
-    await gw.app.server?.stop(false);
-    clearTimeout(force);
+    const grace = config.server.shutdown_grace_s;
+    say(`${signal}: draining ${gw.inflight.size} requests in flight (up to ${grace} s)`);
+    // Stops accepting at once; resolves when every request in flight has finished.
+    const drained = gw.app.server?.stop(false) ?? Promise.resolve();
+    const inTime = await Promise.race([drained.then(() => true), Bun.sleep(grace * 1000).then(() => false)]);
+    if (!inTime) {
+      // What is left gets an answer (503, or an error event on a stream) and its log line, not a silent cut.
+      const cut = gw.inflight.cutAll();
+      say(`${signal}: drain window over; ended ${cut} requests still in flight`);
+      await Promise.race([drained, Bun.sleep(1000)]);
+      await gw.app.server?.stop(true);
+    }
     await gw.close();
+    await gw.logger.flush();
     process.exit(0);
   };
   process.on("SIGTERM", () => void drain("SIGTERM"));

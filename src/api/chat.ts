@@ -15,6 +15,7 @@ import { DEPLOYMENT_HEADER, type OpenedStream, type Route, type Router, type Rou
 import { readJsonBody } from "./body.ts";
 import { requestDeadline, type Deadline } from "./deadline.ts";
 import type { AuthHook } from "./auth.ts";
+import type { InFlight } from "./inflight.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
 
@@ -26,6 +27,8 @@ export interface ChatDeps {
   now: () => number;
   /** The key check, run before the handler for whichever route matched. */
   auth: AuthHook;
+  /** Requests in flight, ended with an answer when a shutdown's drain window runs out. */
+  inflight: InFlight;
 }
 
 interface TimeoutCapable {
@@ -125,11 +128,14 @@ async function dispatchChat(
   const headers: Record<string, string> = { "x-request-id": s.id, ...admission.headers };
   // Attempts, retries and fallbacks go on the request's log line, also when the request fails.
   const logRouting: RoutingLog = (f) => Object.assign(s.log, f);
+  // Until the answer starts, a shutdown ends the call through its signal: routing then throws the 503.
+  const leave = deps.inflight.add((reason) => deadline.cancel(reason));
   if (!stream) {
     let routed;
     try {
       routed = await deps.router.complete(route, body, ctx, logRouting);
     } finally {
+      leave();
       deadline.release();
     }
     const completion = routed.result;
@@ -148,6 +154,8 @@ async function dispatchChat(
   } catch (err) {
     deadline.release();
     throw err;
+  } finally {
+    leave();
   }
   headers[DEPLOYMENT_HEADER] = routed.label;
   // From the first byte on, the upstream limit bounds silence between chunks, not the stream's length.
@@ -172,9 +180,25 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
   let pending: Uint8Array | null = opened.first;
   const start = s.start;
   let ended = false;
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** Set when a shutdown ended the stream from outside: a pull still awaiting the provider must not touch it. */
+  let cut = false;
+  const leave = deps.inflight.add((reason) => {
+    if (ended) return;
+    cut = true;
+    try {
+      controller.enqueue(encodeError(reason));
+      controller.close();
+    } catch {
+      // Already closed by the client going away.
+    }
+    end(200, false, `${reason.kind}: ${reason.message}`);
+    reader.cancel().catch(() => {});
+  });
   const end = (status: number, failed: boolean, error?: string) => {
     if (ended) return;
     ended = true;
+    leave();
     // A stream cut by our own deadline (silent too long, or past max_stream_duration_ms) was the provider's to
     // finish slowly, not a failure of the deployment: only breaks count against it.
     opened.finish(failed && !deadline.expired);
@@ -198,7 +222,11 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
   );
   return new ReadableStream<Uint8Array>(
     {
+      start(c) {
+        controller = c;
+      },
       async pull(c) {
+        if (cut) return;
         if (pending) {
           ctx.meter.firstByteAt = performance.now();
           c.enqueue(pending);
@@ -207,6 +235,7 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
         }
         try {
           const r = await reader.read();
+          if (cut) return;
           if (r.done) {
             c.close();
             end(200, ctx.meter.failed, ctx.meter.failed ? "stream ended with an error event" : undefined);
@@ -217,6 +246,7 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
             c.enqueue(r.value);
           }
         } catch {
+          if (cut) return;
           // Providers end their own streams cleanly; this is the last line of defence.
           c.enqueue(encodeError(upstreamFailed("The provider stream failed.")));
           c.close();

@@ -16,6 +16,8 @@ export interface Deadline {
   touch(): void;
   /** Whether the deadline itself fired (the provider was too slow or silent), as opposed to the client leaving. */
   readonly expired: boolean;
+  /** Ends the call now with `reason` (a shutdown), unless it already ended. */
+  cancel(reason: unknown): void;
   /** The request is over: clears the timer and the client listener (idempotent). */
   release(): void;
 }
@@ -24,7 +26,7 @@ export function requestDeadline(client: AbortSignal, ms: number): Deadline {
   const ctrl = new AbortController();
   if (client.aborted) {
     ctrl.abort(client.reason);
-    return { signal: ctrl.signal, streaming() {}, touch() {}, expired: false, release() {} };
+    return { signal: ctrl.signal, streaming() {}, touch() {}, expired: false, cancel() {}, release() {} };
   }
   let last = 0;
   let flowing = false;
@@ -70,6 +72,11 @@ export function requestDeadline(client: AbortSignal, ms: number): Deadline {
     },
     get expired() {
       return expired;
+    },
+    cancel(reason) {
+      clearTimeout(timer);
+      client.removeEventListener("abort", onClientGone);
+      if (!ctrl.signal.aborted) ctrl.abort(reason);
     },
     release() {
       clearTimeout(timer);

@@ -26,6 +26,8 @@ export const ServerSchema = T.Object(
     max_upstream_response_bytes: PosInt({ default: 32 * 1024 * 1024 }),
     /** Request bodies nesting arrays/objects deeper than this are refused with a 400 before they are parsed. */
     max_json_depth: PosInt({ default: 64, maximum: 1000 }),
+    /** On SIGTERM/SIGINT: seconds requests in flight may take to finish; then streams get an error event and JSON calls a 503. */
+    shutdown_grace_s: T.Integer({ default: 10, minimum: 0, maximum: 3600 }),
     /** Seconds an idle keep-alive connection is kept open (chat requests are exempt while in flight). */
     idle_timeout_s: T.Integer({ default: 30, minimum: 1, maximum: 255 }),
     /** Key for admin endpoints (health of providers); plaintext via env or sha256 hex. */

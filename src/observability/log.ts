@@ -35,6 +35,8 @@ export interface Logger {
   /** Operational messages (start-up, store outages); never request contents or secrets. */
   info(message: string, fields?: Record<string, unknown>): void;
   error(message: string, fields?: Record<string, unknown>): void;
+  /** Writes what is buffered and resolves once the sink took it (before the process exits). */
+  flush(): Promise<void>;
 }
 
 /**
@@ -42,7 +44,7 @@ export interface Logger {
  * serialised once, straight from the object it was given (no merged copy), behind a prefix whose timestamp
  * is formatted at most once per millisecond.
  */
-export function createStdoutLogger(sink: { write(s: string): void } = process.stdout): Logger {
+export function createStdoutLogger(sink: { write(s: string, done?: () => void): unknown } = process.stdout): Logger {
   let pending = "";
   let scheduled = false;
   let isoMs = -1;
@@ -77,6 +79,13 @@ export function createStdoutLogger(sink: { write(s: string): void } = process.st
     },
     info: (msg, fields) => push({ level: "info", msg, ...fields }),
     error: (msg, fields) => push({ level: "error", msg, ...fields }),
+    // A pipe takes writes asynchronously: exiting right after a write would lose the last lines.
+    flush: () =>
+      new Promise<void>((resolve) => {
+        const out = pending;
+        pending = "";
+        sink.write(out, () => resolve());
+      }),
   };
 }
 
@@ -88,5 +97,6 @@ export function createMemoryLogger(): Logger & { lines: Record<string, unknown>[
     request: (line) => lines.push({ level: "info", msg: "request", ...line }),
     info: (msg, fields) => lines.push({ level: "info", msg, ...fields }),
     error: (msg, fields) => lines.push({ level: "error", msg, ...fields }),
+    flush: async () => {},
   };
 }

@@ -16,6 +16,7 @@ export type ErrorKind =
   | "client_closed"
   | "limits_unavailable"
   | "provider_busy"
+  | "shutting_down"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -99,6 +100,7 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   limits_unavailable: { status: 503, type: "server_error", code: "rate_limit_store_unavailable" },
   // A provider's max_concurrent is full and the wait in line ran out: the gateway protecting it, not its failure.
   provider_busy: { status: 503, type: "server_error", code: "provider_busy" },
+  shutting_down: { status: 503, type: "server_error", code: "server_shutting_down" },
   internal: { status: 500, type: "server_error", code: null },
 };
 
