@@ -1,4 +1,6 @@
 // One structured JSON line per request on stdout, written without blocking the request path.
+import { redact } from "../config/secrets.ts";
+
 export interface RequestLogLine {
   request_id: string;
   method: string;
@@ -70,7 +72,9 @@ export function createStdoutLogger(sink: { write(s: string, done?: () => void): 
       setImmediate(flush);
     }
   };
-  const push = (o: object) => write(JSON.stringify({ time: now(), ...o }) + "\n");
+  // Operational lines are rare and may quote an error from anywhere: redacted whole. (Request lines carry only
+  // GatewayError messages, already redacted.)
+  const push = (o: object) => write(redact(JSON.stringify({ time: now(), ...o })) + "\n");
   return {
     // Same line as push({ level, msg, ...line }): RequestLogLine has no time, level or msg field to collide with.
     request: (line) => {

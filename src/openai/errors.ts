@@ -1,5 +1,6 @@
 // Typed gateway failures and the one mapping from a failure to HTTP status, headers and OpenAI error body.
 import type { ErrorBody } from "./schemas.ts";
+import { redact } from "../config/secrets.ts";
 
 export type ErrorKind =
   | "invalid_request"
@@ -39,10 +40,16 @@ export class GatewayError extends Error {
   readonly param: string | null;
   readonly init: GatewayErrorInit;
   constructor(kind: ErrorKind, message: string, init: GatewayErrorInit = {}) {
-    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    // Redacted at birth: a provider's text reaches clients and logs only through here (or a passed-through stream).
+    super(redact(message), init.cause === undefined ? undefined : { cause: init.cause });
     this.name = "GatewayError";
     this.kind = kind;
     this.param = init.param ?? null;
+    if (init.headers) {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(init.headers)) headers[k] = redact(v);
+      init = { ...init, headers };
+    }
     this.init = init;
   }
   get retryable(): boolean {

@@ -1,6 +1,7 @@
 // Provider type → factory; the registry of provider instances is built once from the config at start-up.
 import type { Config, ProviderConfig } from "../config/schema.ts";
 import type { Provider, ProviderFactory } from "./types.ts";
+import { registerSecrets } from "../config/secrets.ts";
 import { createOpenAIProvider } from "./openai/provider.ts";
 import { createEchoProvider } from "./echo/provider.ts";
 import { createGeminiProvider } from "./gemini/provider.ts";
@@ -23,6 +24,8 @@ export function buildProviders(config: Config): Map<string, Provider> {
   for (const [name, pc] of Object.entries(config.providers)) {
     const factory = factories[pc.type];
     if (!factory) throw new Error(`providers.${name}.type: provider type '${pc.type}' is not supported by this build`);
+    // Its key and every header value it sends: whatever a provider echoes back of them is redacted.
+    registerSecrets([pc.api_key, ...Object.values(pc.headers ?? {})]);
     out.set(name, factory(name, pc, { timeoutMs: pc.timeout_ms ?? config.server.upstream_timeout_ms }));
   }
   return out;

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_EVENT_SIZE, encodeError } from "../../openai/sse.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { CallContext } from "../types.ts";
 import { addDelivered, wantsText } from "../meter.ts";
+import { redactBytes } from "../../config/secrets.ts";
 import type { Usage } from "../../openai/schemas.ts";
 
 // The stream is handled as bytes, never as text: a block of complete lines (cut after a newline byte, which never
@@ -189,8 +190,9 @@ export function lineProcessor(publicModel: string, ctx: CallContext) {
     }
   }
 
-  /** Complete lines in, bytes to send out: the very same bytes when no `model` needs rewriting. */
-  function block(b: Uint8Array): Uint8Array {
+  /** Complete lines in, bytes to send out: the very same bytes when no `model` needs rewriting (or secret redacting). */
+  function block(raw: Uint8Array): Uint8Array {
+    const b = redactBytes(raw);
     meter(b);
     const other = firstOtherModel(b);
     return other === -1 ? b : rewriteModels(b, other);
