@@ -68,6 +68,7 @@ describe("$ref fan-out", () => {
       expect(((await res.json()) as { error: { param: string } }).error.param).toBe("tools[0].function.parameters");
     }
     const { worstMs } = await probe.stop();
+    console.log(`$ref fan-out ×3: worst /health ${worstMs.toFixed(1)} ms`);
     expect(worstMs).toBeLessThan(100);
     expect(up.calls.length).toBe(0);
   });
