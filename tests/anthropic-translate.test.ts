@@ -167,7 +167,8 @@ describe("response translation", () => {
   test("refusal → content_filter, with Anthropic's explanation as the refusal", () => {
     const r = fromAnthropicResponse(body("anthropic-refusal.json"), ctx);
     expect(r.choices[0]!.finish_reason).toBe("content_filter");
-    expect(r.choices[0]!.message.content).toBe("");
+    // content null beside the refusal, as OpenAI sends its own (regression: it was "").
+    expect(r.choices[0]!.message.content).toBeNull();
     expect(r.choices[0]!.message.refusal).toContain("Usage Policy");
   });
 

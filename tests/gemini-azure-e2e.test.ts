@@ -239,7 +239,7 @@ describe("gemini through the gateway", () => {
   test("dropped parameters are logged as warnings on the request line", async () => {
     await client.chat.completions.create({ model: "gemini-2.0-flash", logit_bias: { "50256": -100 }, messages: [{ role: "user", content: "x" }] }, { headers: { "x-request-id": "gem-warn-1" } });
     const line = gw.logs.find((l) => l.request_id === "gem-warn-1")!;
-    expect(line.warnings).toEqual(["Dropped fields Gemini does not support: logit_bias."]);
+    expect(line.warnings).toEqual(["'logit_bias' is not supported by Gemini and was dropped."]);
   });
 });
 

@@ -218,7 +218,12 @@ describe("gemini requests", () => {
     const warnings: string[] = [];
     const out = convert({ n: 1, user: "u1", logit_bias: { "1": 2 }, parallel_tool_calls: false, ...({ logprobs: true } as object) }, warnings);
     expect(out.generationConfig).toBeUndefined();
-    expect(warnings).toEqual(["parallel_tool_calls=false dropped: Gemini has no switch for it.", "Dropped fields Gemini does not support: logit_bias, logprobs, user."]);
+    expect(warnings).toEqual([
+      "parallel_tool_calls=false dropped: Gemini has no switch for it.",
+      "'logit_bias' is not supported by Gemini and was dropped.",
+      "'logprobs' is not supported by Gemini and was dropped.",
+      "'user' is not supported by Gemini and was dropped.",
+    ]);
   });
 });
 

@@ -25,6 +25,8 @@ export function paramFromPointer(pointer: string): string | null {
   return name || null;
 }
 
+const BARE_TYPE = /^Expected (string|number|integer|boolean|null|array|object)$/;
+
 /**
  * A union's own error ("Expected union value") says nothing useful; descend into the variant that got
  * furthest (deepest path), preferring one that is not merely "expected null".
@@ -38,7 +40,8 @@ function mostSpecific(e: ValueError): ValueError {
     for (const it of e.errors) {
       const first = it.First();
       if (!first) continue;
-      const depth = first.path.split("/").length + (first.message === "Expected null" ? -0.5 : 0);
+      // A variant of another JSON type ("Expected string" for an array) says less than one that took the value's type.
+      const depth = first.path.split("/").length + (BARE_TYPE.test(first.message) ? -0.5 : 0);
       if (depth > bestDepth) {
         bestDepth = depth;
         best = first;
@@ -76,6 +79,9 @@ export function validationError(e: ValueError | undefined): GatewayError {
   let detail = s.message.charAt(0).toLowerCase() + s.message.slice(1);
   if (s.message === "Expected required property") detail = "is required";
   else if (typeof description === "string" && /pattern/.test(s.message)) detail = `must be ${description}`;
+  else if (Array.isArray(s.value) && typeof s.schema.maxItems === "number" && /length/.test(s.message)) {
+    detail = `at most ${s.schema.maxItems} items are allowed (got ${s.value.length})`;
+  }
   if (!param) return invalidRequest(`Invalid request body: ${detail}.`);
   return invalidRequest(s.message === "Expected required property" ? `Missing required parameter: '${param}'.` : `Invalid '${param}': ${detail}.`, param);
 }

@@ -94,6 +94,10 @@ export const ModelSchema = T.Object(
     /** Azure: deployment name (default: the upstream model). */
     deployment: T.Optional(T.String({ minLength: 1 })),
     owned_by: T.Optional(T.String()),
+    /** Default request parameters (e.g. `reasoning_effort: low`); a request's own value wins. */
+    params: T.Optional(T.Record(T.String(), T.Unknown())),
+    /** A parameter the provider cannot honour: `drop` it and name it in x-switchboard-warnings, or `error` (400). */
+    unsupported_params: T.Optional(T.Union([T.Literal("drop"), T.Literal("error")])),
   },
   closed,
 );

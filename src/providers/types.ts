@@ -24,8 +24,12 @@ export interface CallContext {
   timeoutMs: number;
   now: () => number;
   meter: StreamMeter;
-  /** Logs a non-fatal note (an unsupported parameter dropped, a value mapped) for this request. */
-  warn: (message: string) => void;
+  /**
+   * Logs a non-fatal note for this request. With `param` (the request field, as in an error's `param`) the note is
+   * about a parameter the provider dropped or altered: the client sees it in `x-switchboard-warnings`, and a model
+   * with `unsupported_params: error` throws a 400 naming that parameter instead.
+   */
+  warn: (message: string, param?: string) => void;
   /** The largest JSON answer, or single stream event, accepted from the provider (decoded); default 32 MiB. */
   maxResponseBytes?: number;
 }
@@ -47,3 +51,6 @@ export interface StreamTranslator<E> {
 }
 
 export type ProviderFactory = (name: string, config: ProviderConfig, defaults: { timeoutMs: number }) => Provider;
+
+/** The warning sink translators take (see CallContext.warn). */
+export type Warn = CallContext["warn"];

@@ -1,7 +1,7 @@
 // Pure translation of an OpenAI chat request into an Anthropic Messages API body (no I/O, no clock).
 import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolChoice } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
-import type { Deployment } from "../types.ts";
+import type { Deployment, Warn } from "../types.ts";
 
 export type AnthropicImageSource =
   | { type: "base64"; media_type: string; data: string }
@@ -70,14 +70,16 @@ const UNSUPPORTED = new Set([
 export function toAnthropicRequest(
   req: ChatRequest,
   d: Deployment,
-  warn: (message: string) => void,
+  warn: Warn,
   opts: AnthropicRequestOptions = {},
 ): AnthropicRequest {
   if (req.n != null && req.n > 1) throw invalidRequest("n > 1 is not supported by Anthropic models.", "n");
   for (const [key, value] of Object.entries(req)) {
     if (HANDLED.has(key) || value === undefined || value === null) continue;
-    if (UNSUPPORTED.has(key)) warn(`'${key}' is not supported by Anthropic and was ignored.`);
-    else warn(`Unknown field '${key}' was dropped for the Anthropic provider.`);
+    // Plain text is what Anthropic answers anyway.
+    if (key === "response_format" && (value as { type?: unknown }).type === "text") continue;
+    if (UNSUPPORTED.has(key)) warn(`'${key}' is not supported by Anthropic and was ignored.`, key);
+    else warn(`Unknown field '${key}' was dropped for the Anthropic provider.`, key);
   }
 
   const { system, messages } = convertMessages(req.messages, warn);
@@ -104,7 +106,7 @@ export function toAnthropicRequest(
     const choice = convertToolChoice(req.tool_choice, req.parallel_tool_calls === false);
     if (choice) out.tool_choice = choice;
   } else if (req.tool_choice !== undefined) {
-    warn("'tool_choice' was ignored because the request has no tools.");
+    warn("'tool_choice' was ignored because the request has no tools.", "tool_choice");
   }
   return out;
 }
@@ -117,23 +119,23 @@ export function toAnthropicRequest(
  *   and OpenAI's default of 1 stays Anthropic's default), and when both are set only temperature is sent,
  *   as Anthropic asks callers to alter one of the two and newer models reject the pair.
  */
-function applySampling(out: AnthropicRequest, req: ChatRequest, model: string, version: string, warn: (m: string) => void) {
+function applySampling(out: AnthropicRequest, req: ChatRequest, model: string, version: string, warn: Warn) {
   const t = req.temperature ?? undefined;
   const p = req.top_p ?? undefined;
   if (t === undefined && p === undefined) return;
   const names = [t !== undefined && "temperature", p !== undefined && "top_p"].filter(Boolean).join(" and ");
   if (version > DEFAULT_ANTHROPIC_VERSION) {
-    warn(`${names} ignored: anthropic-version ${version} does not accept sampling parameters.`);
+    warn(`${names} ignored: anthropic-version ${version} does not accept sampling parameters.`, t !== undefined ? "temperature" : "top_p");
     return;
   }
   if (rejectsSampling(model)) {
-    warn(`${names} ignored: ${model} does not accept sampling parameters.`);
+    warn(`${names} ignored: ${model} does not accept sampling parameters.`, t !== undefined ? "temperature" : "top_p");
     return;
   }
   if (t !== undefined) {
-    if (t > 1) warn(`temperature ${t} clamped to 1, the maximum Anthropic accepts.`);
+    if (t > 1) warn(`temperature ${t} clamped to 1, the maximum Anthropic accepts.`, "temperature");
     out.temperature = Math.min(t, 1);
-    if (p !== undefined) warn("top_p ignored: Anthropic takes temperature or top_p, not both; temperature was kept.");
+    if (p !== undefined) warn("top_p ignored: Anthropic takes temperature or top_p, not both; temperature was kept.", "top_p");
   } else if (p !== undefined) {
     out.top_p = p;
   }
@@ -169,7 +171,7 @@ function convertToolChoice(choice: ChatToolChoice | undefined, noParallel: boole
 }
 
 /** System and developer messages go to `system`; the rest become alternating user/assistant turns. */
-function convertMessages(msgs: ChatMessage[], warn: (m: string) => void) {
+function convertMessages(msgs: ChatMessage[], warn: Warn) {
   const system: AnthropicTextBlock[] = [];
   const messages: AnthropicMessage[] = [];
   let warnedName = false;
@@ -183,7 +185,7 @@ function convertMessages(msgs: ChatMessage[], warn: (m: string) => void) {
     const at = `messages[${i}]`;
     if (m.name !== undefined && !warnedName) {
       warnedName = true;
-      warn("Message 'name' fields are not supported by Anthropic and were ignored.");
+      warn("Message 'name' fields are not supported by Anthropic and were ignored.", `${at}.name`);
     }
     switch (m.role) {
       case "system":

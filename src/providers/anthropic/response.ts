@@ -104,7 +104,8 @@ export function fromAnthropicResponse(body: unknown, ctx: ResponseContext): Chat
   const message: ChatCompletion["choices"][number]["message"] = {
     role: "assistant",
     // OpenAI sends null content beside tool calls; an answer with neither is an empty string, never null.
-    content: hasText ? text : toolCalls.length > 0 ? null : "",
+    // A refusal without text is content null, as OpenAI sends its own refusals.
+    content: hasText ? text : toolCalls.length > 0 || body.stop_reason === "refusal" ? null : "",
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   if (body.stop_reason === "refusal") message.refusal = refusalText(body.stop_details) ?? null;

@@ -1,4 +1,5 @@
 // Pure translation of an OpenAI chat request into a Gemini `generateContent` request body.
+import type { Warn } from "../types.ts";
 import type { ChatMessage, ChatRequest } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
 import { schemaBudget, toGeminiSchema, type GeminiSchema, type SchemaBudget } from "./schema.ts";
@@ -30,7 +31,7 @@ export interface GeminiRequest {
 
 export interface RequestOptions {
   /** Logs a dropped or mapped parameter for this request. */
-  warn: (message: string) => void;
+  warn: Warn;
   /** The model entry's `max_tokens`, used when the client sets none. */
   defaultMaxTokens?: number;
 }
@@ -65,13 +66,13 @@ export function toGeminiRequest(req: ChatRequest, opts: RequestOptions): GeminiR
     const mode = functionCallingConfig(req.tool_choice);
     if (mode) out.toolConfig = { functionCallingConfig: mode };
   }
-  if (req.parallel_tool_calls === false) opts.warn("parallel_tool_calls=false dropped: Gemini has no switch for it.");
+  if (req.parallel_tool_calls === false) opts.warn("parallel_tool_calls=false dropped: Gemini has no switch for it.", "parallel_tool_calls");
 
   const gen = generationConfig(req, opts, budget);
   if (Object.keys(gen).length > 0) out.generationConfig = gen;
 
   const unknown = Object.keys(req).filter((k) => !HANDLED.has(k) && (req as Record<string, unknown>)[k] != null);
-  if (unknown.length > 0) opts.warn(`Dropped fields Gemini does not support: ${unknown.sort().join(", ")}.`);
+  for (const k of unknown.sort()) opts.warn(`'${k}' is not supported by Gemini and was dropped.`, k);
   return out;
 }
 
@@ -101,7 +102,7 @@ function generationConfig(req: ChatRequest, opts: RequestOptions, budget: Schema
     if (raw !== undefined) {
       const { schema, dropped } = toGeminiSchema(raw, "response_format.json_schema.schema", budget);
       if (schema) gen.responseSchema = schema;
-      if (dropped.length > 0) opts.warn(`response_format schema: dropped keywords Gemini does not support: ${dropped.join(", ")}.`);
+      if (dropped.length > 0) opts.warn(`response_format schema: dropped keywords Gemini does not support: ${dropped.join(", ")}.`, "response_format.json_schema.schema");
     }
   }
   return gen;
@@ -110,7 +111,7 @@ function generationConfig(req: ChatRequest, opts: RequestOptions, budget: Schema
 function declaration(
   fn: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null },
   param: string,
-  warn: (m: string) => void,
+  warn: Warn,
   budget: SchemaBudget,
 ): GeminiFunctionDeclaration {
   const d: GeminiFunctionDeclaration = { name: fn.name };
@@ -118,9 +119,9 @@ function declaration(
   if (fn.parameters) {
     const { schema, dropped } = toGeminiSchema(fn.parameters, param, budget);
     if (schema) d.parameters = schema;
-    if (dropped.length > 0) warn(`Tool '${fn.name}': dropped schema keywords Gemini does not support: ${dropped.join(", ")}.`);
+    if (dropped.length > 0) warn(`Tool '${fn.name}': dropped schema keywords Gemini does not support: ${dropped.join(", ")}.`, param);
   }
-  if (fn.strict) warn(`Tool '${fn.name}': strict=true is not enforced by Gemini.`);
+  if (fn.strict) warn(`Tool '${fn.name}': strict=true is not enforced by Gemini.`, param.replace(/parameters$/, "strict"));
   return d;
 }
 
@@ -133,7 +134,7 @@ function functionCallingConfig(choice: ChatRequest["tool_choice"]): NonNullable<
 }
 
 /** Walks the conversation once: system text aside, turns as Gemini contents, consecutive same-role turns merged. */
-function convertMessages(messages: ChatMessage[], warn: (m: string) => void): { contents: GeminiContent[]; system: string[] } {
+function convertMessages(messages: ChatMessage[], warn: Warn): { contents: GeminiContent[]; system: string[] } {
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   // Gemini's functionResponse is matched by name; OpenAI's tool message only carries the call id.
@@ -224,18 +225,18 @@ export function toolResponse(text: string): Record<string, unknown> {
 }
 
 /** Text of a message whose parts may only be text (system, assistant, tool); images there are dropped with a warning. */
-function textOf(content: ChatMessage["content"], at: string, warn: (m: string) => void): string {
+function textOf(content: ChatMessage["content"], at: string, warn: Warn): string {
   if (content == null) return "";
   if (typeof content === "string") return content;
   let out = "";
   for (const p of content) {
     if (p.type === "text") out += p.text;
-    else warn(`${at}: image parts are only supported in user messages for Gemini; dropped.`);
+    else warn(`${at}: image parts are only supported in user messages for Gemini; dropped.`, `${at}.content`);
   }
   return out;
 }
 
-function userParts(content: ChatMessage["content"], at: string, warn: (m: string) => void): GeminiPart[] {
+function userParts(content: ChatMessage["content"], at: string, warn: Warn): GeminiPart[] {
   if (content == null) return [];
   // Gemini rejects empty text parts.
   if (typeof content === "string") return content ? [{ text: content }] : [];
@@ -249,7 +250,7 @@ function userParts(content: ChatMessage["content"], at: string, warn: (m: string
     const { url, detail } = p.image_url;
     if (detail && detail !== "auto" && !detailWarned) {
       detailWarned = true;
-      warn(`${at}: image detail '${detail}' dropped: Gemini sets image resolution per request, not per image.`);
+      warn(`${at}: image detail '${detail}' dropped: Gemini sets image resolution per request, not per image.`, `${at}.content[${j}].image_url.detail`);
     }
     parts.push(imagePart(url, `${at}.content[${j}].image_url.url`));
   });

@@ -1,4 +1,5 @@
 // Pure translation of a Gemini `GenerateContentResponse` into an OpenAI chat completion (and the pieces streams share).
+import type { Warn } from "../types.ts";
 import type { ChatCompletion, FinishReason, Usage } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { geminiStreamError, readGoogleError } from "./errors.ts";
@@ -116,7 +117,7 @@ export function promptBlockReason(body: Record<string, unknown>): string | undef
  */
 export const blockedRefusal = (reason: string) => `Gemini blocked the prompt (reason: ${reason}).`;
 
-export function fromGeminiResponse(body: unknown, meta: ResponseMeta, warn: (m: string) => void): ChatCompletion {
+export function fromGeminiResponse(body: unknown, meta: ResponseMeta, warn: Warn): ChatCompletion {
   if (readGoogleError(body)) throw geminiStreamError(body);
   if (!isObj(body)) throw upstreamFailed("The provider returned a response that is not a JSON object.");
   const usage = mapGeminiUsage(body.usageMetadata);

@@ -1,7 +1,7 @@
 // Pure state machine: Gemini `streamGenerateContent?alt=sse` events (raw `data:` JSON) → OpenAI chat completion chunks.
 import type { ChatCompletionChunk, ChunkToolCall } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
-import type { StreamTranslator } from "../types.ts";
+import type { StreamTranslator, Warn } from "../types.ts";
 import { geminiStreamError, readGoogleError } from "./errors.ts";
 import {
   blockedRefusal,
@@ -24,7 +24,7 @@ type Delta = ChatCompletionChunk["choices"][number]["delta"];
  * id, type, name and its full arguments. Gemini puts the finish reason and final usage on the last event; the
  * finish and usage chunks are sent at the end of the stream so a usage-only event after it still counts.
  */
-export function createGeminiStreamTranslator(meta: ResponseMeta, warn: (m: string) => void = () => {}): StreamTranslator<string> {
+export function createGeminiStreamTranslator(meta: ResponseMeta, warn: Warn = () => {}): StreamTranslator<string> {
   const head = { id: meta.id, object: "chat.completion.chunk" as const, created: meta.created, model: meta.model };
   const chunk = (delta: Delta): ChatCompletionChunk => ({ ...head, choices: [{ index: 0, delta, finish_reason: null }] });
   let started = false;
