@@ -100,7 +100,7 @@ async function handleChat(request: Request, server: TimeoutCapable | null, limit
  * Tokens to charge for a call that failed before the client got an answer: a provider that refused or broke
  * before answering bills nothing; one the client walked away from, or that ran out of time, has read the prompt.
  */
-function tokensOfFailure(err: unknown, promptTokens: number): number {
+export function tokensOfFailure(err: unknown, promptTokens: number): number {
   const kind = err instanceof GatewayError ? err.kind : "internal";
   return kind === "client_closed" || kind === "upstream_timeout" ? promptTokens : 0;
 }

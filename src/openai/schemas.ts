@@ -197,3 +197,28 @@ export const ErrorBodySchema = t.Object({
   }),
 });
 export type ErrorBody = Static<typeof ErrorBodySchema>;
+
+export const EmbeddingsRequestSchema = t.Object(
+  {
+    model: t.String({ minLength: 1, description: "Embedding model id; see GET /v1/models" }),
+    input: t.Union([
+      t.String(),
+      t.Array(t.String(), { minItems: 1, maxItems: 2048 }),
+      t.Array(Int({ minimum: 0 }), { minItems: 1 }),
+      t.Array(t.Array(Int({ minimum: 0 }), { minItems: 1 }), { minItems: 1, maxItems: 2048 }),
+    ]),
+    encoding_format: t.Optional(t.Union([t.Literal("float"), t.Literal("base64")])),
+    dimensions: t.Optional(Int({ minimum: 1 })),
+    user: t.Optional(t.String()),
+  },
+  { ...open, description: "OpenAI embeddings request; unknown fields pass through to OpenAI-type providers." },
+);
+export type EmbeddingsRequest = Static<typeof EmbeddingsRequestSchema>;
+
+export const EmbeddingsResponseSchema = t.Object({
+  object: t.Literal("list"),
+  data: t.Array(t.Object({ object: t.Literal("embedding"), index: t.Number(), embedding: t.Union([t.Array(t.Number()), t.String()]) })),
+  model: t.String(),
+  usage: t.Object({ prompt_tokens: t.Number(), total_tokens: t.Number() }),
+});
+export type EmbeddingsResponse = Static<typeof EmbeddingsResponseSchema>;

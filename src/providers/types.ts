@@ -1,5 +1,5 @@
 // The provider contract every adapter implements, and the per-call context the gateway hands it.
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/schemas.ts";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
 import type { ModelConfig, ProviderConfig } from "../config/schema.ts";
 import type { StreamMeter } from "./meter.ts";
 
@@ -42,6 +42,8 @@ export interface Provider {
    * OpenAI SSE bytes to send: chunks, then `data: [DONE]`, or one error event and the end. Updates ctx.meter.
    */
   stream(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /** OpenAI embeddings; absent for providers without an embeddings API (the route answers 400). */
+  embed?(req: EmbeddingsRequest, d: Deployment, ctx: CallContext): Promise<EmbeddingsResponse>;
 }
 
 /** Pure, one per stream: no I/O, no clock, no module state. Throw a GatewayError for an upstream error event. */

@@ -1,6 +1,7 @@
 // A fake Gemini (Generative Language API v1beta) on port 0: real paths, key check, JSON and SSE as Google sends them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { vectorFor } from "./embeddings-wire.ts";
 
 /**
  * Behaviour is picked per request by the model in the URL, so one fixture serves a whole config:
@@ -71,7 +72,7 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
     idleTimeout: 0,
     async fetch(req) {
       const url = new URL(req.url);
-      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(url.pathname);
+      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
       if (!m || req.method !== "POST") return googleError(404, `Method not found: ${url.pathname}`);
       const [, model = "", method] = m;
       const headers = Object.fromEntries(req.headers.entries());
@@ -92,6 +93,7 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
       const call: GeminiCall = { method: req.method, path: url.pathname + url.search, model, headers, body, aborted: false };
       calls.push(call);
       req.signal.addEventListener("abort", () => (call.aborted = true));
+      if (method === "batchEmbedContents") return batchEmbed(model, body);
       const stream = method === "streamGenerateContent";
       const responseId = `resp${++seq}`;
 
@@ -148,6 +150,25 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
       await server.stop(true);
     },
   };
+}
+
+/**
+ * `models/{m}:batchEmbedContents` as the REST API (and @google/genai's embedContent) speaks it: `requests[]`, each
+ * `{model: "models/{m}", content: {parts: [{text}]}, outputDimensionality?}`, answered by `{embeddings: [{values}]}`.
+ */
+function batchEmbed(model: string, body: Record<string, unknown>): Response {
+  const requests = Array.isArray(body.requests) ? body.requests.filter(isObj) : [];
+  if (requests.length === 0) return googleError(400, "* BatchEmbedContentsRequest.requests: contents is not specified");
+  const embeddings: { values: number[] }[] = [];
+  for (const [i, r] of requests.entries()) {
+    if (r.model !== `models/${model}`) return googleError(400, `* BatchEmbedContentsRequest.requests[${i}].model: the model must match the batch model models/${model}`);
+    const parts = isObj(r.content) && Array.isArray(r.content.parts) ? r.content.parts.filter(isObj) : [];
+    const text = parts.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
+    if (!text) return googleError(400, `* BatchEmbedContentsRequest.requests[${i}].content: contents is not specified`);
+    const dims = typeof r.outputDimensionality === "number" ? r.outputDimensionality : 8;
+    embeddings.push({ values: vectorFor(text, dims) });
+  }
+  return new Response(JSON.stringify({ embeddings }), { headers: JSON_TYPE });
 }
 
 /** The stream events a request gets; a non-streaming answer is their merge, as Google's own is. */

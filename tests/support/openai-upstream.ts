@@ -1,6 +1,7 @@
 // A fake OpenAI-type provider on port 0: real wire format (JSON, SSE, usage chunk, errors), fault modes, and a record of calls.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { openAIEmbeddings } from "./embeddings-wire.ts";
 
 /**
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
@@ -126,6 +127,12 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
           JSON.parse(errorBody(`Incorrect API key provided: ${headers.authorization ?? "none"}.`, "invalid_request_error", "invalid_api_key")),
           { status: 401 },
         );
+      }
+      if (url.pathname === "/v1/embeddings" && req.method === "POST") {
+        const body = (await req.json()) as Record<string, unknown>;
+        calls.push({ path: url.pathname, headers, body, aborted: false });
+        const a = openAIEmbeddings(body, `${String(body.model)}`);
+        return Response.json(a.body, { status: a.status });
       }
       if (url.pathname !== "/v1/chat/completions" || req.method !== "POST") return new Response("not found", { status: 404 });
       const body = (await req.json()) as Record<string, unknown>;

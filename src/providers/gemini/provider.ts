@@ -7,6 +7,7 @@ import { mapGeminiError } from "./errors.ts";
 import { toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse, type ResponseMeta } from "./response.ts";
 import { createGeminiStreamTranslator } from "./stream.ts";
+import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from "./embeddings.ts";
 
 export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
 
@@ -15,12 +16,17 @@ export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
  * in a version (…/v1beta) is used as it is, so a copied REST URL works too.
  */
 export function geminiModelUrl(baseUrl: string | undefined, model: string, stream: boolean): string {
+  return geminiMethodUrl(baseUrl, model, stream ? "streamGenerateContent?alt=sse" : "generateContent");
+}
+
+/** `{base}/v1beta/models/{model}:{method}` (see geminiModelUrl for the base and model forms). */
+export function geminiMethodUrl(baseUrl: string | undefined, model: string, method: string): string {
   const base = (baseUrl ?? GEMINI_BASE_URL).replace(/\/+$/, "");
   const versioned = /\/v\d+(alpha|beta)?\d*$/.test(base) ? base : `${base}/v1beta`;
   // "gemini-2.0-flash" and "models/gemini-2.0-flash" name the same model; "tunedModels/x" is its own resource.
   const resource = model.includes("/") ? model : `models/${model}`;
   const path = resource.split("/").map(encodeURIComponent).join("/");
-  return `${versioned}/${path}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`;
+  return `${versioned}/${path}:${method}`;
 }
 
 const metaOf = (ctx: CallContext): ResponseMeta => ({
@@ -57,6 +63,11 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
       }
       // Blank data (a keep-alive) carries nothing to translate.
       return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), createGeminiStreamTranslator(metaOf(ctx), ctx.warn), ctx);
+    },
+    async embed(req, d, ctx) {
+      const payload = JSON.stringify(toGeminiEmbedRequest(req, d.upstreamModel, ctx.warn));
+      const res = await upstreamFetch({ url: geminiMethodUrl(config.base_url, d.upstreamModel, "batchEmbedContents"), headers, body: payload }, ctx, mapGeminiError);
+      return fromGeminiEmbedResponse(await readJson(res, ctx), req, ctx.publicModel);
     },
   };
 };

@@ -1,6 +1,6 @@
 // OpenAI-type providers (OpenAI and every compatible server): JSON and byte passthrough, rewriting only `model`.
 import type { ProviderConfig } from "../../config/schema.ts";
-import type { ChatCompletion, ChatRequest } from "../../openai/schemas.ts";
+import type { ChatCompletion, ChatRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
 import type { CallContext, Deployment, Provider, ProviderFactory } from "../types.ts";
@@ -10,6 +10,8 @@ import { passthroughStream, type BlockFilter } from "./passthrough.ts";
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
   chatUrl: (d: Deployment) => string;
+  /** Full embeddings URL for a deployment. */
+  embeddingsUrl: (d: Deployment) => string;
   /** Headers for every call (auth included), built once. */
   headers: Record<string, string>;
   mapError?: ErrorMapper;
@@ -28,6 +30,10 @@ export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean): 
     delete body.stream_options;
   }
   return JSON.stringify(body);
+}
+
+function isEmbeddings(v: unknown): v is EmbeddingsResponse {
+  return !!v && typeof v === "object" && Array.isArray((v as { data?: unknown }).data) && typeof (v as { usage?: unknown }).usage === "object";
 }
 
 function isCompletion(v: unknown): v is ChatCompletion {
@@ -58,6 +64,14 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
       }
       return passthroughStream(res.body, ctx.publicModel, ctx, opts.streamFilter?.());
     },
+    async embed(req, d, ctx) {
+      // Passed through as the client sent it (base64 stays base64: OpenAI's own encoding), with the upstream model.
+      const res = await upstreamFetch({ url: opts.embeddingsUrl(d), headers: opts.headers, body: JSON.stringify({ ...req, model: d.upstreamModel }) }, ctx, mapError);
+      const body = await readJson(res, ctx);
+      if (!isEmbeddings(body)) throw upstreamFailed("The provider returned an unexpected embeddings response shape.");
+      body.model = ctx.publicModel;
+      return body;
+    },
   };
 }
 
@@ -68,8 +82,10 @@ export function authHeaders(config: ProviderConfig, auth: Record<string, string>
 export const createOpenAIProvider: ProviderFactory = (name, config) => {
   const base = (config.base_url ?? "https://api.openai.com/v1").replace(/\/+$/, "");
   const url = `${base}/chat/completions`;
+  const embeddings = `${base}/embeddings`;
   return openAICompatible(name, {
     chatUrl: () => url,
+    embeddingsUrl: () => embeddings,
     headers: authHeaders(config, config.api_key ? { authorization: `Bearer ${config.api_key}` } : {}),
   });
 };
