@@ -4,7 +4,7 @@ import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { mapAnthropicError } from "./errors.ts";
-import { DEFAULT_ANTHROPIC_VERSION, toAnthropicRequest } from "./request.ts";
+import { DEFAULT_ANTHROPIC_VERSION, structuredToolOf, toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { createAnthropicStreamTranslator, parseAnthropicEvent } from "./stream.ts";
 
@@ -22,19 +22,20 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
   const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
     const body = toAnthropicRequest(req, d, ctx.warn, { anthropicVersion: version });
     if (stream) body.stream = true;
-    return upstreamFetch({ url, headers, body: JSON.stringify(body) }, ctx, mapAnthropicError);
+    const structuredTool = structuredToolOf(req, body);
+    return upstreamFetch({ url, headers, body: JSON.stringify(body) }, ctx, mapAnthropicError).then((res) => ({ res, structuredTool }));
   };
   const created = (ctx: CallContext) => Math.floor(ctx.now() / 1000);
 
   return {
     name,
     async complete(req, d, ctx) {
-      const res = await post(req, d, ctx, false);
+      const { res, structuredTool } = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);
-      return fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx) });
+      return fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx), structuredTool });
     },
     async stream(req, d, ctx) {
-      const res = await post(req, d, ctx, true);
+      const { res, structuredTool } = await post(req, d, ctx, true);
       const type = res.headers.get("content-type") ?? "";
       // Checked before resolving, so a proxy answering JSON to a stream request can still be retried or fallen back from.
       if (!res.body || !type.includes("text/event-stream")) {
@@ -45,6 +46,7 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
         id: `chatcmpl-${ctx.requestId}`,
         created: created(ctx),
         publicModel: ctx.publicModel,
+        structuredTool,
       });
       return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), translator, ctx);
     },

@@ -44,7 +44,7 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
     ...(config.api_key ? { "x-goog-api-key": config.api_key } : {}),
   };
   const body = (req: ChatRequest, d: Deployment, ctx: CallContext) =>
-    JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens }));
+    JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens, model: d.upstreamModel }));
 
   return {
     name,

@@ -34,6 +34,8 @@ export interface RequestOptions {
   warn: Warn;
   /** The model entry's `max_tokens`, used when the client sets none. */
   defaultMaxTokens?: number;
+  /** The upstream model id: decides how reasoning_effort is expressed. */
+  model?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export const SKIP_SIGNATURE = "skip_thought_signature_validator";
 const HANDLED = new Set([
   "model", "messages", "stream", "stream_options", "temperature", "max_tokens", "max_completion_tokens", "top_p",
   "frequency_penalty", "presence_penalty", "stop", "tools", "tool_choice", "seed", "n", "response_format",
-  "parallel_tool_calls",
+  "parallel_tool_calls", "reasoning_effort", "logprobs", "top_logprobs",
 ]);
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -78,10 +80,15 @@ export function toGeminiRequest(req: ChatRequest, opts: RequestOptions): GeminiR
 
 function generationConfig(req: ChatRequest, opts: RequestOptions, budget: SchemaBudget): Record<string, unknown> {
   const gen: Record<string, unknown> = {};
-  if (req.n != null && req.n > 1) {
-    // Several candidates would need a per-choice stream state, and several Gemini models reject candidateCount.
-    throw invalidRequest("n > 1 is not supported for Gemini models; send separate requests.", "n");
+  if (req.n != null && req.n > 1) gen.candidateCount = req.n;
+  if (req.logprobs === true) {
+    gen.responseLogprobs = true;
+    if (req.top_logprobs != null && req.top_logprobs > 0) gen.logprobs = req.top_logprobs;
+  } else if (req.top_logprobs != null && req.top_logprobs > 0) {
+    throw invalidRequest("top_logprobs needs logprobs: true.", "top_logprobs");
   }
+  const thinking = thinkingConfig(req, opts);
+  if (thinking) gen.thinkingConfig = thinking;
   if (req.temperature != null) gen.temperature = req.temperature; // Gemini takes the same 0–2 range.
   if (req.top_p != null) gen.topP = req.top_p;
   const max = req.max_completion_tokens ?? req.max_tokens ?? opts.defaultMaxTokens;
@@ -106,6 +113,26 @@ function generationConfig(req: ChatRequest, opts: RequestOptions, budget: Schema
     }
   }
   return gen;
+}
+
+/** Thinking budget per reasoning_effort for budget-based models (Gemini 2.5: Pro takes 128–32768, Flash 0–24576). */
+export const GEMINI_THINKING_BUDGET = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 24576 } as const;
+
+/**
+ * reasoning_effort → `thinkingConfig`, always with `includeThoughts` so the thoughts come back as reasoning_content.
+ * Gemini 3 takes a `thinkingLevel` (LOW or HIGH on every model) and cannot stop thinking; earlier models a budget.
+ */
+function thinkingConfig(req: ChatRequest, opts: RequestOptions): Record<string, unknown> | undefined {
+  const effort = req.reasoning_effort;
+  if (!effort) return undefined;
+  const leveled = /(^|\/)gemini-([3-9]|\d{2,})/.test(opts.model ?? "");
+  if (effort === "none") {
+    if (!leveled) return { thinkingBudget: 0 };
+    opts.warn("reasoning_effort 'none' ignored: Gemini 3 models always think (the lowest level was left to the model's default).", "reasoning_effort");
+    return undefined;
+  }
+  if (leveled) return { thinkingLevel: effort === "minimal" || effort === "low" ? "LOW" : "HIGH", includeThoughts: true };
+  return { thinkingBudget: GEMINI_THINKING_BUDGET[effort], includeThoughts: true };
 }
 
 function declaration(
@@ -247,6 +274,16 @@ function userParts(content: ChatMessage["content"], at: string, warn: Warn): Gem
       if (p.text) parts.push({ text: p.text });
       return;
     }
+    if (p.type === "file") {
+      parts.push(filePart(p.file, `${at}.content[${j}].file`));
+      return;
+    }
+    if (p.type === "input_audio") {
+      const format = p.input_audio.format.toLowerCase();
+      parts.push({ inlineData: { mimeType: format.includes("/") ? format : `audio/${format}`, data: p.input_audio.data } });
+      return;
+    }
+    if (p.type !== "image_url") throw invalidRequest(`Content part type '${String(p.type)}' is not supported by Gemini models.`, `${at}.content[${j}].type`);
     const { url, detail } = p.image_url;
     if (detail && detail !== "auto" && !detailWarned) {
       detailWarned = true;
@@ -278,6 +315,16 @@ export function guessMimeType(url: string): string {
   }
   const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
   return (ext && MIME_BY_EXT[ext]) || "image/jpeg";
+}
+
+/** A `file` part (a PDF, text, audio, an image…) as inline data: Gemini reads the bytes with their MIME type. */
+function filePart(file: { file_data?: string; file_id?: string; filename?: string }, param: string): GeminiPart {
+  if (file.file_data === undefined) {
+    throw invalidRequest("Gemini models need the file's content: send 'file_data' as a data: URL (a 'file_id' of OpenAI's Files API means nothing to Gemini).", `${param}.file_data`);
+  }
+  // A bare base64 string (no data: prefix) is taken as a PDF, the type OpenAI documents for file_data.
+  if (!file.file_data.startsWith("data:")) return { inlineData: { mimeType: "application/pdf", data: file.file_data } };
+  return imagePart(file.file_data, `${param}.file_data`);
 }
 
 export function imagePart(url: string, param: string): GeminiPart {
