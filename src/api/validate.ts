@@ -121,6 +121,13 @@ export function checkChatRequest(req: ChatRequest): void {
     }
     if (Array.isArray(m.content)) {
       m.content.forEach((p, j) => {
+        if (p.type === "file" || p.type === "input_audio") {
+          if (m.role !== "user") throw invalidRequest(`Invalid '${at}.content[${j}]': ${p.type} parts are only allowed in user messages.`, `${at}.content[${j}]`);
+          if (p.type === "file" && p.file.file_data === undefined && p.file.file_id === undefined) {
+            throw invalidRequest(`Invalid '${at}.content[${j}].file': give 'file_data' or 'file_id'.`, `${at}.content[${j}].file`);
+          }
+          return;
+        }
         if (p.type !== "image_url") return;
         if (m.role !== "user") {
           throw invalidRequest(`Invalid '${at}.content[${j}]': image parts are only allowed in user messages.`, `${at}.content[${j}]`);
