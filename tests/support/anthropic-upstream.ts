@@ -1,4 +1,5 @@
 // A fixture Anthropic Messages API on port 0: real wire format (JSON, named SSE events, error bodies), scripted replies.
+import { sampleFor } from "./json-sample.ts";
 export type SpecBlock =
   | { type: "text"; text: string }
   | { type: "tool_use"; id?: string; name: string; input: Record<string, unknown> }
@@ -228,36 +229,6 @@ function answerFor(b: Record<string, unknown>): Reply {
   return { kind: "message", message: { content } };
 }
 
-/** A value matching a JSON schema: what constrained decoding would produce, deterministically. */
-export function sampleFor(schema: unknown, root: unknown): unknown {
-  const s = (schema ?? {}) as Record<string, unknown>;
-  if (typeof s.$ref === "string") {
-    const name = s.$ref.split("/").pop()!;
-    const r = root as Record<string, Record<string, unknown> | undefined>;
-    return sampleFor((r.$defs ?? r.definitions ?? {})[name], root);
-  }
-  if (Array.isArray(s.enum)) return s.enum[0];
-  if (s.const !== undefined) return s.const;
-  if (Array.isArray(s.anyOf)) return sampleFor(s.anyOf[0], root);
-  const type = Array.isArray(s.type) ? s.type[0] : s.type;
-  switch (type) {
-    case "object":
-      return Object.fromEntries(Object.entries((s.properties ?? {}) as Record<string, unknown>).map(([k, v]) => [k, sampleFor(v, root)]));
-    case "array":
-      return [sampleFor(s.items, root)];
-    case "string":
-      return "text";
-    case "integer":
-    case "number":
-      return 42;
-    case "boolean":
-      return true;
-    case "null":
-      return null;
-    default:
-      return {};
-  }
-}
 
 function messageJson(m: MessageSpec, model: string, req: Record<string, unknown>, reqId: string) {
   return {
