@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openAIEmbeddings } from "./embeddings-wire.ts";
+import { sampleFor } from "./json-sample.ts";
 
 /**
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
@@ -178,7 +179,14 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       const wantsTool = !!tools?.length && last?.role === "user" && body.tool_choice !== "none";
       const usage = { prompt_tokens: 19, completion_tokens: wantsTool ? 17 : 10, total_tokens: wantsTool ? 36 : 29 };
       const lastText = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
-      const answer = last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      // Structured outputs as OpenAI answers them: JSON text matching json_schema.schema (an object for json_object).
+      const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+      const answer =
+        rf?.type === "json_schema" ? JSON.stringify(sampleFor(rf.json_schema?.schema, rf.json_schema?.schema)) : rf?.type === "json_object" ? "{}" : last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      // o-series and gpt-5 refuse max_tokens, as OpenAI does: "Use 'max_completion_tokens' instead."
+      if (/^(o\d|gpt-5)/.test(model) && body.max_tokens !== undefined) {
+        return new Response(errorBody("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter", "max_tokens"), { status: 400, headers: { "content-type": "application/json", ...rid } });
+      }
       const toolCall = wantsTool ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } } : null;
 
       if (!body.stream) {

@@ -3,7 +3,7 @@ import type { ProviderConfig } from "../../config/schema.ts";
 import type { ChatCompletion, ChatRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
-import type { CallContext, Deployment, Provider, ProviderFactory } from "../types.ts";
+import type { CallContext, Deployment, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
 
@@ -19,9 +19,20 @@ export interface OpenAICompatibleOptions {
   streamFilter?: () => BlockFilter;
 }
 
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…) refuse `max_tokens` and take `max_completion_tokens`.
+ * Matched on the last path segment so `openai/o3-mini` (an OpenRouter-style id) counts too.
+ */
+export const takesMaxCompletionTokens = (model: string): boolean => /^(o\d|gpt-5)/.test(model.slice(model.lastIndexOf("/") + 1));
+
 /** The body sent upstream: the client's own (unknown fields included), with the upstream model and usage on. */
-export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean): string {
+export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean, warn: Warn = () => {}): string {
   const body: Record<string, unknown> = { ...req, model: d.upstreamModel };
+  if (req.max_tokens != null && takesMaxCompletionTokens(d.upstreamModel)) {
+    if (req.max_completion_tokens == null) body.max_completion_tokens = req.max_tokens;
+    delete body.max_tokens;
+    warn(`max_tokens sent as max_completion_tokens: ${d.upstreamModel} refuses max_tokens.`, "max_tokens");
+  }
   if (stream) {
     body.stream = true;
     // Always ask for the usage chunk: clients get it per the contract, and token limits settle on it.
@@ -44,7 +55,7 @@ function isCompletion(v: unknown): v is ChatCompletion {
 export function openAICompatible(name: string, opts: OpenAICompatibleOptions): Provider {
   const mapError = opts.mapError ?? mapOpenAIError;
   const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) =>
-    upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream) }, ctx, mapError);
+    upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream, ctx.warn) }, ctx, mapError);
   return {
     name,
     async complete(req, d, ctx) {
