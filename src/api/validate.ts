@@ -103,7 +103,7 @@ const DATA_IMAGE = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$/i;
 export function checkChatRequest(req: ChatRequest): void {
   req.messages.forEach((m, i) => {
     const at = `messages[${i}]`;
-    const hasCalls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
+    const hasCalls = (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) || m.function_call !== undefined;
     if (m.content === null || m.content === undefined) {
       if (m.role === "assistant" && hasCalls) return;
       throw invalidRequest(
@@ -115,6 +115,12 @@ export function checkChatRequest(req: ChatRequest): void {
     }
     if (m.tool_calls !== undefined && m.role !== "assistant") {
       throw invalidRequest(`Invalid '${at}.tool_calls': only assistant messages may carry tool_calls.`, `${at}.tool_calls`);
+    }
+    if (m.role === "function" && typeof m.name !== "string") {
+      throw invalidRequest(`Missing required parameter: '${at}.name' (a function message names the function it answers).`, `${at}.name`);
+    }
+    if (m.function_call !== undefined && m.role !== "assistant") {
+      throw invalidRequest(`Invalid '${at}.function_call': only assistant messages may carry function_call.`, `${at}.function_call`);
     }
     if (m.role === "tool" && typeof m.tool_call_id !== "string") {
       throw invalidRequest(`Missing required parameter: '${at}.tool_call_id' (a tool message answers one tool call).`, `${at}.tool_call_id`);
@@ -142,6 +148,14 @@ export function checkChatRequest(req: ChatRequest): void {
       });
     }
   });
+  if (req.functions && req.tools) throw invalidRequest("Send either 'tools' or the legacy 'functions', not both.", "functions");
+  if (req.function_call !== undefined && !req.functions) {
+    throw invalidRequest("Invalid 'function_call': function_call is only allowed when 'functions' are specified.", "function_call");
+  }
+  const fc = req.function_call;
+  if (typeof fc === "object" && !req.functions!.some((f) => f.name === fc.name)) {
+    throw invalidRequest(`Invalid 'function_call': no function named '${fc.name}' in 'functions'.`, "function_call");
+  }
   const choice = req.tool_choice;
   if (choice !== undefined && choice !== "none" && !req.tools?.length) {
     throw invalidRequest("Invalid 'tool_choice': tool_choice is only allowed when 'tools' are specified.", "tool_choice");

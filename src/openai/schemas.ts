@@ -52,12 +52,15 @@ export const ToolCall = t.Object(
 
 export const Message = t.Object(
   {
-    role: t.Union([t.Literal("system"), t.Literal("developer"), t.Literal("user"), t.Literal("assistant"), t.Literal("tool")]),
+    // `function`: the legacy reply to a `function_call` (mapped to a tool message for translated providers).
+    role: t.Union([t.Literal("system"), t.Literal("developer"), t.Literal("user"), t.Literal("assistant"), t.Literal("tool"), t.Literal("function")]),
     // Optional here so the semantic check can say precisely when content may be null or absent.
     content: t.Optional(t.Union([t.String(), t.Array(ContentPart), t.Null()])),
     name: t.Optional(t.String()),
     tool_calls: t.Optional(t.Array(ToolCall)),
     tool_call_id: t.Optional(t.String()),
+    /** Legacy: the assistant's single function call (before `tool_calls`). */
+    function_call: t.Optional(t.Object({ name: t.String(), arguments: t.String() }, open)),
   },
   open,
 );
@@ -99,6 +102,9 @@ export const ChatRequestSchema = t.Object(
     stop: t.Optional(t.Union([t.String(), t.Array(t.String(), { maxItems: 4 }), t.Null()])),
     tools: t.Optional(t.Array(FunctionTool)),
     tool_choice: t.Optional(ToolChoice),
+    /** Legacy (deprecated by OpenAI, still sent by older clients): functions instead of tools. */
+    functions: t.Optional(t.Array(FunctionTool.properties.function, { minItems: 1 })),
+    function_call: t.Optional(t.Union([t.Literal("none"), t.Literal("auto"), t.Object({ name: t.String() }, open)])),
     stream_options: t.Optional(t.Union([t.Object({ include_usage: t.Optional(t.Boolean()) }, open), t.Null()])),
     user: t.Optional(t.String()),
     seed: t.Optional(t.Union([Int(), t.Null()])),
@@ -138,6 +144,8 @@ export type Usage = Static<typeof UsageSchema>;
 
 export const FinishReason = t.Union([
   t.Literal("stop"),
+  // Only for requests in the legacy `functions` form.
+  t.Literal("function_call"),
   t.Literal("length"),
   t.Literal("tool_calls"),
   t.Literal("content_filter"),
@@ -188,6 +196,7 @@ export const ChatCompletionSchema = t.Object({
         content: t.Union([t.String(), t.Null()]),
         refusal: t.Optional(t.Union([t.String(), t.Null()])),
         tool_calls: t.Optional(t.Array(ResponseToolCall)),
+        function_call: t.Optional(t.Object({ name: t.String(), arguments: t.String() })),
         /** Claude thinking, Gemini thoughts: the field the Vercel AI SDK and LangChain read. */
         reasoning_content: t.Optional(t.Union([t.String(), t.Null()])),
         /** The provider's reasoning blocks with their signatures, to send back unchanged in the next turn. */
@@ -223,6 +232,7 @@ export const ChatCompletionChunkSchema = t.Object({
         content: t.Optional(t.Union([t.String(), t.Null()])),
         refusal: t.Optional(t.Union([t.String(), t.Null()])),
         tool_calls: t.Optional(t.Array(ChunkToolCall)),
+        function_call: t.Optional(t.Object({ name: t.Optional(t.String()), arguments: t.Optional(t.String()) })),
         reasoning_content: t.Optional(t.String()),
         reasoning_details: t.Optional(t.Array(ReasoningDetail)),
       }),

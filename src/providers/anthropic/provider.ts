@@ -7,6 +7,8 @@ import { mapAnthropicError } from "./errors.ts";
 import { DEFAULT_ANTHROPIC_VERSION, structuredToolOf, toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { createAnthropicStreamTranslator, parseAnthropicEvent } from "./stream.ts";
+import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
+import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
 
 export const createAnthropicProvider: ProviderFactory = (name, config) => {
   // base_url as the official SDK takes it: the host, without /v1.
@@ -19,7 +21,11 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
   headers["anthropic-version"] = version;
   if (config.api_key) headers["x-api-key"] = config.api_key;
 
-  const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
+  const imageFetch = imageFetchOptions(config);
+  const post = async (original: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
+    let req = usesLegacyFunctions(original) ? fromLegacyFunctions(original) : original;
+    // URLs Anthropic cannot reach (intranet http://) become bytes, when the operator turned fetching on.
+    if (imageFetch) req = await inlineImageUrls(req, imageFetch, ctx);
     const body = toAnthropicRequest(req, d, ctx.warn, { anthropicVersion: version });
     if (stream) body.stream = true;
     const structuredTool = structuredToolOf(req, body);
@@ -32,7 +38,8 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
     async complete(req, d, ctx) {
       const { res, structuredTool } = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);
-      return fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx), structuredTool });
+      const completion = fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx), structuredTool });
+      return usesLegacyFunctions(req) ? toLegacyCompletion(completion) : completion;
     },
     async stream(req, d, ctx) {
       const { res, structuredTool } = await post(req, d, ctx, true);
@@ -48,7 +55,7 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
         publicModel: ctx.publicModel,
         structuredTool,
       });
-      return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), translator, ctx);
+      return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
     },
   };
 };

@@ -8,6 +8,8 @@ import { toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse, type ResponseMeta } from "./response.ts";
 import { createGeminiStreamTranslator } from "./stream.ts";
 import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from "./embeddings.ts";
+import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
+import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
 
 export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
 
@@ -43,18 +45,24 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
     ...config.headers,
     ...(config.api_key ? { "x-goog-api-key": config.api_key } : {}),
   };
-  const body = (req: ChatRequest, d: Deployment, ctx: CallContext) =>
-    JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens, model: d.upstreamModel }));
+  const imageFetch = imageFetchOptions(config);
+  const body = async (original: ChatRequest, d: Deployment, ctx: CallContext) => {
+    let req = usesLegacyFunctions(original) ? fromLegacyFunctions(original) : original;
+    // Gemini reads only its File API and public URLs; with fetching on, the gateway sends the bytes instead.
+    if (imageFetch) req = await inlineImageUrls(req, imageFetch, ctx);
+    return JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens, model: d.upstreamModel }));
+  };
 
   return {
     name,
     async complete(req, d, ctx) {
-      const payload = body(req, d, ctx);
+      const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, false), headers, body: payload }, ctx, mapGeminiError);
-      return fromGeminiResponse(await readJson(res, ctx), metaOf(ctx), ctx.warn);
+      const completion = fromGeminiResponse(await readJson(res, ctx), metaOf(ctx), ctx.warn);
+      return usesLegacyFunctions(req) ? toLegacyCompletion(completion) : completion;
     },
     async stream(req, d, ctx) {
-      const payload = body(req, d, ctx);
+      const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, true), headers, body: payload }, ctx, mapGeminiError);
       const type = res.headers.get("content-type") ?? "";
       if (!res.body || !type.includes("text/event-stream")) {
@@ -62,7 +70,8 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
         throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
       }
       // Blank data (a keep-alive) carries nothing to translate.
-      return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), createGeminiStreamTranslator(metaOf(ctx), ctx.warn), ctx);
+      const translator = createGeminiStreamTranslator(metaOf(ctx), ctx.warn);
+      return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
     },
     async embed(req, d, ctx) {
       const payload = JSON.stringify(toGeminiEmbedRequest(req, d.upstreamModel, ctx.warn));
