@@ -8,6 +8,9 @@ import { dataPayloads } from "./support/stream-invariants.ts";
 import { buildConfig } from "../src/config/load.ts";
 import { createApp } from "../src/app.ts";
 import { createMemoryLogger } from "../src/observability/log.ts";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const KEY = "sk-test-warnings-1";
 let an: AnthropicUpstream;
@@ -84,6 +87,15 @@ describe("model params", () => {
     expect(lastAnthropic()).toMatchObject({ temperature: 0.3, max_tokens: 333 });
     await client.chat.completions.create({ model: "claude-cool", messages: [{ role: "user", content: "hi" }], temperature: 0.9 });
     expect(lastAnthropic()).toMatchObject({ temperature: 0.9, max_tokens: 333 });
+  });
+
+  test("the CLI refuses invalid params like any invalid config: exit 2, the field named, no stack trace", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-params-"));
+    const f = join(dir, "c.yaml");
+    writeFileSync(f, "providers:\n  l:\n    type: echo\nmodels:\n  - id: e\n    provider: l\n    params:\n      reasoning_effort: extreme\n");
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "src", "main.ts"), "--config", f, "--port", "0"], { stderr: "pipe", stdout: "pipe" });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.toString()).toContain("invalid config: models[0].params.reasoning_effort");
   });
 
   test("invalid params fail at start-up naming the field", () => {

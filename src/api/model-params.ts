@@ -1,5 +1,6 @@
 // A model entry's default request parameters (`params`): checked once at start-up, merged under each request's own.
 import type { Config, ModelConfig } from "../config/schema.ts";
+import { ConfigError } from "../config/load.ts";
 import { GatewayError } from "../openai/errors.ts";
 import type { ChatRequest } from "../openai/schemas.ts";
 import { parseChatRequest } from "./validate.ts";
@@ -7,17 +8,17 @@ import { parseChatRequest } from "./validate.ts";
 /** What a default may not set: the call's identity and shape belong to the client. */
 const NOT_DEFAULTS = new Set(["model", "messages", "stream"]);
 
-/** Throws an Error naming `models[i].params…` for a default no request could legally carry (start-up only). */
+/** Throws a ConfigError naming `models[i].params…` for a default no request could legally carry (start-up only). */
 export function checkModelParams(config: Config): void {
   config.models.forEach((m, i) => {
     if (!m.params) return;
     for (const k of Object.keys(m.params)) {
-      if (NOT_DEFAULTS.has(k)) throw new Error(`models[${i}].params.${k}: '${k}' cannot have a default`);
+      if (NOT_DEFAULTS.has(k)) throw new ConfigError(`models[${i}].params.${k}: '${k}' cannot have a default`);
     }
     try {
       parseChatRequest({ ...m.params, model: m.id, messages: [{ role: "user", content: "x" }] });
     } catch (err) {
-      if (err instanceof GatewayError) throw new Error(`models[${i}].params${err.param ? `.${err.param}` : ""}: ${err.message}`);
+      if (err instanceof GatewayError) throw new ConfigError(`models[${i}].params${err.param ? `.${err.param}` : ""}: ${err.message}`);
       throw err;
     }
   });
