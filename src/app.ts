@@ -10,6 +10,7 @@ import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf
 import { buildProviders } from "./providers/registry.ts";
 import { buildRouter, type Router, type RoutingDeps } from "./routing/router.ts";
 import { chatRoutes } from "./api/chat.ts";
+import { embeddingsRoutes } from "./api/embeddings.ts";
 import { modelRoutes } from "./api/models.ts";
 import { healthRoutes } from "./api/health.ts";
 import { adminRoutes } from "./api/admin.ts";
@@ -115,7 +116,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(modelRoutes("/v1", config, limiter, auth))
     .use(modelRoutes("/api/v1", config, limiter, auth))
     .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight }))
-    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }));
+    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }))
+    .use(embeddingsRoutes("/v1", { config, router, limiter, logger, now, auth, inflight }))
+    .use(embeddingsRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({

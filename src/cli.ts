@@ -57,7 +57,14 @@ async function main(): Promise<void> {
     fail(`refusing to listen on ${host} without keys configured (or with the built-in development key): configure keys, or listen on 127.0.0.1`);
   }
 
-  const gw = createApp(config);
+  let gw: ReturnType<typeof createApp>;
+  try {
+    gw = createApp(config);
+  } catch (err) {
+    // Checks that need the built app (a model's default params against the request schema) fail like the config's own.
+    if (err instanceof ConfigError) fail(`invalid config: ${err.message}`);
+    throw err;
+  }
   gw.listen(host, port);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${gw.app.server?.port}`;
   const say = (s: string) => process.stderr.write(s + "\n");

@@ -68,7 +68,8 @@ describe("anthropic through the gateway, openai client", () => {
     expect(JSON.stringify(call.headers)).not.toContain(KEY);
     expect(call.body).toEqual({
       model: "claude-3-5-sonnet-20241022",
-      max_tokens: 4096,
+      // Claude 3.5 Sonnet's own output limit, from the per-model table (regression: a fixed 4096).
+      max_tokens: 8192,
       system: [{ type: "text", text: "Answer in French." }],
       messages: [{ role: "user", content: [{ type: "text", text: "Hello" }] }],
       temperature: 1,

@@ -146,12 +146,18 @@ describe("request translation", () => {
     expect(run({ messages: [{ role: "user", content: "x" }], user: "u-42" }).out.metadata).toEqual({ user_id: "u-42" });
   });
 
-  test("max_tokens: max_completion_tokens, then max_tokens, then the model's default, then 4096", () => {
+  test("max_tokens: max_completion_tokens, then max_tokens, then the model entry's default, then the per-model table", () => {
     const msgs = [{ role: "user" as const, content: "x" }];
     expect(run({ messages: msgs, max_completion_tokens: 50, max_tokens: 70 }).out.max_tokens).toBe(50);
     expect(run({ messages: msgs, max_tokens: 70 }).out.max_tokens).toBe(70);
     expect(run({ messages: msgs }, { ...d, model: { ...d.model, max_tokens: 8192 } }).out.max_tokens).toBe(8192);
-    expect(run({ messages: msgs }).out.max_tokens).toBe(4096);
+    // The model's own output limit from the table (claude-3-5-sonnet: 8192), else 4096 for an id it cannot read.
+    expect(run({ messages: msgs }).out.max_tokens).toBe(8192);
+    expect(run({ messages: msgs }, { ...d, upstreamModel: "claude-opus-4-6" }).out.max_tokens).toBe(128000);
+    expect(run({ messages: msgs }, { ...d, upstreamModel: "claude-sonnet-4-5-20250929" }).out.max_tokens).toBe(64000);
+    expect(run({ messages: msgs }, { ...d, upstreamModel: "claude-opus-4-1" }).out.max_tokens).toBe(32000);
+    expect(run({ messages: msgs }, { ...d, upstreamModel: "claude-3-haiku-20240307" }).out.max_tokens).toBe(4096);
+    expect(run({ messages: msgs }, { ...d, upstreamModel: "my-finetune" }).out.max_tokens).toBe(4096);
   });
 
   test("temperature rule: 0–1 kept, above 1 clamped with a warning; top_p alone kept, beside temperature dropped", () => {
@@ -186,9 +192,9 @@ describe("request translation", () => {
 
   test("n > 1 is a 400; unsupported and unknown fields are dropped with a warning each", () => {
     expect(err(() => run({ messages: [{ role: "user", content: "x" }], n: 2 })).param).toBe("n");
-    const { out, warnings } = run({ messages: [{ role: "user", content: "x" }], n: 1, seed: 7, presence_penalty: 0.5, response_format: { type: "json_object" }, logit_bias: null, my_field: true });
+    const { out, warnings } = run({ messages: [{ role: "user", content: "x" }], n: 1, seed: 7, presence_penalty: 0.5, response_format: { type: "text" }, logit_bias: null, my_field: true });
     expect(Object.keys(out).sort()).toEqual(["max_tokens", "messages", "model"]);
-    expect(warnings.length).toBe(4);
+    expect(warnings.length).toBe(3);
     expect(warnings.join()).toContain("my_field");
   });
 

@@ -110,3 +110,52 @@ describe("fixture Anthropic server, seen by @anthropic-ai/sdk", () => {
     expect(err).toBeInstanceOf(Error);
   });
 });
+
+describe("fixture Anthropic server: thinking, structured outputs, documents, cache (as @anthropic-ai/sdk 1.14 types them)", () => {
+  test("thinking: the SDK's stream assembles the thinking block with its signature (thinking_delta, signature_delta)", async () => {
+    up.reply({ kind: "message", message: { content: [{ type: "thinking", thinking: "Two plus two is four.", signature: "EqQBCgIYAhIM" }, { type: "text", text: "4" }] } });
+    const stream = client.messages.stream({ ...ask, max_tokens: 4096, thinking: { type: "enabled", budget_tokens: 2048 } });
+    let thinking = "";
+    let signature = "";
+    stream.on("thinking", (d) => (thinking += d));
+    stream.on("signature", (s) => (signature = s));
+    const msg = await stream.finalMessage();
+    expect(thinking).toBe("Two plus two is four.");
+    expect(signature).toBe("EqQBCgIYAhIM");
+    expect(msg.content[0]).toEqual({ type: "thinking", thinking: "Two plus two is four.", signature: "EqQBCgIYAhIM" });
+    expect(msg.usage.output_tokens_details?.thinking_tokens).toBeGreaterThan(0);
+  });
+
+  test("thinking rules the API enforces: budget below max_tokens, no forced tool, no temperature", async () => {
+    const bad = [
+      { ...ask, max_tokens: 1024, thinking: { type: "enabled" as const, budget_tokens: 1024 } },
+      { ...ask, max_tokens: 4096, temperature: 0.5, thinking: { type: "enabled" as const, budget_tokens: 1024 } },
+      { ...ask, max_tokens: 4096, thinking: { type: "adaptive" as const }, tools: [{ name: "t", input_schema: { type: "object" as const } }], tool_choice: { type: "any" as const } },
+    ];
+    for (const params of bad) {
+      const err = await client.messages.create(params).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    }
+  });
+
+  test("structured outputs: output_config.format answers with JSON text; open objects are refused like the API", async () => {
+    const schema = { type: "object", properties: { city: { type: "string" }, temp: { type: "number" } }, required: ["city", "temp"], additionalProperties: false };
+    const msg = await client.messages.create({ ...ask, output_config: { format: { type: "json_schema", schema } } });
+    const block = msg.content[0]!;
+    expect(block.type).toBe("text");
+    expect(JSON.parse((block as { text: string }).text)).toEqual({ city: "text", temp: 42 });
+    const open = { type: "object", properties: { a: { type: "object", properties: {} } }, additionalProperties: false };
+    const err = await client.messages.create({ ...ask, output_config: { format: { type: "json_schema", schema: open } } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+
+  test("document blocks and cache_control: accepted in the SDK's shapes; a fifth breakpoint is refused", async () => {
+    const cc = { type: "ephemeral" as const };
+    const doc = { type: "document" as const, source: { type: "base64" as const, media_type: "application/pdf" as const, data: "JVBERi0xLjQK" }, title: "a.pdf", cache_control: cc };
+    const ok = await client.messages.create({ ...ask, system: [{ type: "text", text: "sys", cache_control: cc }], messages: [{ role: "user", content: [doc, { type: "text", text: "Summarise" }] }] });
+    expect(ok.type).toBe("message");
+    const five = Array.from({ length: 5 }, (_, i) => ({ type: "text" as const, text: `t${i}`, cache_control: cc }));
+    const err = await client.messages.create({ ...ask, messages: [{ role: "user", content: five }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+  });
+});

@@ -213,12 +213,18 @@ describe("gemini requests", () => {
     expect(toGeminiRequest(req({}), { warn: () => {}, defaultMaxTokens: 256 }).generationConfig).toEqual({ maxOutputTokens: 256 });
   });
 
-  test("n > 1 is a 400; unsupported fields are dropped with one warning", () => {
-    expect(thrown(() => convert({ n: 2 })).param).toBe("n");
+  test("n → candidateCount, logprobs → responseLogprobs/logprobs; unsupported fields dropped with a warning each", () => {
+    expect(convert({ n: 3 }).generationConfig).toEqual({ candidateCount: 3 });
+    expect(convert({ logprobs: true, top_logprobs: 2 }).generationConfig).toEqual({ responseLogprobs: true, logprobs: 2 });
+    expect(thrown(() => convert({ top_logprobs: 2 })).param).toBe("top_logprobs");
     const warnings: string[] = [];
-    const out = convert({ n: 1, user: "u1", logit_bias: { "1": 2 }, parallel_tool_calls: false, ...({ logprobs: true } as object) }, warnings);
+    const out = convert({ n: 1, user: "u1", logit_bias: { "1": 2 }, parallel_tool_calls: false, logprobs: false }, warnings);
     expect(out.generationConfig).toBeUndefined();
-    expect(warnings).toEqual(["parallel_tool_calls=false dropped: Gemini has no switch for it.", "Dropped fields Gemini does not support: logit_bias, logprobs, user."]);
+    expect(warnings).toEqual([
+      "parallel_tool_calls=false dropped: Gemini has no switch for it.",
+      "'logit_bias' is not supported by Gemini and was dropped.",
+      "'user' is not supported by Gemini and was dropped.",
+    ]);
   });
 });
 

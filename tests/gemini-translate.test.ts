@@ -78,7 +78,7 @@ describe("gemini responses", () => {
       created: 1700000000,
       model: "gemini-test",
       choices: [{ index: 0, message: { role: "assistant", content: "There are **3** r's in strawberry.\n\nHere is the breakdown: st**r**awbe**rr**y." }, finish_reason: "stop", logprobs: null }],
-      usage: { prompt_tokens: 9, completion_tokens: 272, total_tokens: 281, completion_tokens_details: { reasoning_tokens: 244 } },
+      usage: { prompt_tokens: 9, completion_tokens: 272, total_tokens: 281, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 244 } },
     });
   });
 
@@ -96,7 +96,7 @@ describe("gemini responses", () => {
         extra_content: { google: { thought_signature: body.candidates[0].content.parts[0].thoughtSignature } },
       } as never,
     ]);
-    expect(out.usage).toEqual({ prompt_tokens: 29, completion_tokens: 908, total_tokens: 937, completion_tokens_details: { reasoning_tokens: 893 } });
+    expect(out.usage).toEqual({ prompt_tokens: 29, completion_tokens: 908, total_tokens: 937, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 893 } });
   });
 
   test("a blocked prompt is a content_filter completion with the reason in refusal", () => {
@@ -105,7 +105,7 @@ describe("gemini responses", () => {
     expect(out.choices).toEqual([
       { index: 0, message: { role: "assistant", content: null, refusal: "Gemini blocked the prompt (reason: SAFETY)." }, finish_reason: "content_filter", logprobs: null },
     ]);
-    expect(out.usage).toEqual({ prompt_tokens: 9, completion_tokens: 0, total_tokens: 9 });
+    expect(out.usage).toEqual({ prompt_tokens: 9, completion_tokens: 0, total_tokens: 9, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } });
     expect(warnings.length).toBe(1);
   });
 
@@ -128,9 +128,9 @@ describe("gemini responses", () => {
       prompt_tokens: 100,
       completion_tokens: 5,
       total_tokens: 105,
-      prompt_tokens_details: { cached_tokens: 60 },
+      prompt_tokens_details: { cached_tokens: 60, cache_creation_tokens: 0 },
     });
-    expect(mapGeminiUsage(undefined)).toEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+    expect(mapGeminiUsage(undefined)).toEqual({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0, prompt_tokens_details: { cached_tokens: 0, cache_creation_tokens: 0 } });
   });
 });
 

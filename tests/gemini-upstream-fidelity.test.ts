@@ -94,3 +94,34 @@ describe("@google/genai against the Gemini fixture", () => {
     expect(calls).toEqual([{ name: "weather", args: { location: "San Francisco" } }]);
   });
 });
+
+describe("@google/genai against the Gemini fixture: thoughts, candidates, logprobs, JSON", () => {
+  test("thinkingConfig.includeThoughts → thought parts the SDK tells apart from the answer; thoughtsTokenCount", async () => {
+    const r = await ai.models.generateContent({ model: "gemini-2.5-flash", contents: "Why?", config: { thinkingConfig: { includeThoughts: true, thinkingBudget: 1024 } } });
+    const parts = r.candidates?.[0]?.content?.parts ?? [];
+    expect(parts.filter((p) => p.thought).map((p) => p.text)).toEqual(["Thinking about candidate 0."]);
+    // The SDK's .text leaves thoughts out, as the gateway must.
+    expect(r.text).toBe("Echo from Gemini: Why?");
+    expect(r.usageMetadata?.thoughtsTokenCount).toBe(7);
+  });
+
+  test("candidateCount and logprobs: one candidate per index, each with its LogprobsResult", async () => {
+    const r = await ai.models.generateContent({ model: "gemini-2.5-flash", contents: "two ways", config: { candidateCount: 2, responseLogprobs: true, logprobs: 1 } });
+    expect(r.candidates?.map((c) => c.index)).toEqual([0, 1]);
+    expect(r.candidates?.[1]?.content?.parts?.[0]?.text).toBe("Echo from Gemini #1: two ways");
+    const lp = r.candidates?.[0]?.logprobsResult;
+    expect(lp?.chosenCandidates?.[0]?.token).toBe("Echo ");
+    expect(lp?.topCandidates?.[0]?.candidates).toHaveLength(1);
+    const bad = await ai.models.generateContent({ model: "gemini-2.5-flash", contents: "x", config: { logprobs: 2 } }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(ApiError);
+  });
+
+  test("responseMimeType + responseSchema → JSON text matching the schema", async () => {
+    const r = await ai.models.generateContent({
+      model: "gemini-2.5-flash",
+      contents: "weather",
+      config: { responseMimeType: "application/json", responseSchema: { type: Type.OBJECT, properties: { city: { type: Type.STRING }, t: { type: Type.NUMBER } } } },
+    });
+    expect(JSON.parse(r.text!)).toEqual({ city: "text", t: 42 });
+  });
+});

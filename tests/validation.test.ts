@@ -54,7 +54,9 @@ describe("400: invalid bodies name the field, and never reach the provider", () 
     ["null content on a user message", { ...ok, messages: [{ role: "user", content: null }] }, "messages[0].content"],
     ["null content on assistant without tool_calls", { ...ok, messages: [{ role: "user", content: "a" }, { role: "assistant", content: null }] }, "messages[1].content"],
     ["content a number", { ...ok, messages: [{ role: "user", content: 42 }] }, "messages[0].content"],
-    ["unknown part type", { ...ok, messages: [{ role: "user", content: [{ type: "video", video: {} }] }] }, "messages[0].content[0].type"],
+    // An unknown type *name* passes (to OpenAI-type providers); a part without a string type does not.
+    ["part type not a string", { ...ok, messages: [{ role: "user", content: [{ type: 7, video: {} }] }] }, "messages[0].content[0].type"],
+    ["text part without text", { ...ok, messages: [{ role: "user", content: [{ type: "text" }] }] }, "messages[0].content[0].text"],
     ["text part without text", { ...ok, messages: [{ role: "user", content: [{ type: "text" }] }] }, "messages[0].content[0].text"],
     ["image url not https or data", { ...ok, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "ftp://x/y.png" } }] }] }, "messages[0].content[0].image_url.url"],
     ["data URI that is not a base64 image", { ...ok, messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "data:text/plain,hello" } }] }] }, "messages[0].content[0].image_url.url"],

@@ -18,6 +18,9 @@ import type { AuthHook } from "./auth.ts";
 import type { InFlight } from "./inflight.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
+import { checkModelParams, withModelParams } from "./model-params.ts";
+import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
+import { withoutUsageChunk } from "./usage-chunk.ts";
 
 export interface ChatDeps {
   config: Config;
@@ -41,6 +44,7 @@ const chatBodyDoc = { required: true, content: { "application/json": { schema: J
 export function chatRoutes(prefix: string, deps: ChatDeps) {
   const limit = deps.config.server.body_limit_bytes;
   const maxDepth = deps.config.server.max_json_depth;
+  checkModelParams(deps.config);
   return new Elysia({ name: `api.chat${prefix}`, prefix }).post(
     "/chat/completions",
     // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
@@ -60,10 +64,11 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
 async function handleChat(request: Request, server: TimeoutCapable | null, limit: number, maxDepth: number, deps: ChatDeps): Promise<Response> {
   const s = stateOf(request)!;
   const principal = s.principal!;
-  const body = parseChatRequest(await readJsonBody(request, limit, maxDepth));
-  const route = deps.router.resolve(body.model);
-  if (!route) throw modelNotFound(body.model);
-  if (principal.allowed && !principal.allowed.has(body.model)) throw modelNotAllowed(body.model);
+  const parsed = parseChatRequest(await readJsonBody(request, limit, maxDepth));
+  const route = deps.router.resolve(parsed.model);
+  if (!route) throw modelNotFound(parsed.model);
+  if (principal.allowed && !principal.allowed.has(parsed.model)) throw modelNotAllowed(parsed.model);
+  const body = withModelParams(parsed, route.model);
   s.log.model = body.model;
   s.log.provider = route.deployment.provider;
   s.log.upstream_model = route.deployment.upstreamModel;
@@ -95,7 +100,7 @@ async function handleChat(request: Request, server: TimeoutCapable | null, limit
  * Tokens to charge for a call that failed before the client got an answer: a provider that refused or broke
  * before answering bills nothing; one the client walked away from, or that ran out of time, has read the prompt.
  */
-function tokensOfFailure(err: unknown, promptTokens: number): number {
+export function tokensOfFailure(err: unknown, promptTokens: number): number {
   const kind = err instanceof GatewayError ? err.kind : "internal";
   return kind === "client_closed" || kind === "upstream_timeout" ? promptTokens : 0;
 }
@@ -110,7 +115,7 @@ async function dispatchChat(
 ): Promise<Response> {
   const s = stateOf(request)!;
   const stream = body.stream === true;
-  const warnings: string[] = [];
+  const warnings = requestWarnings(route.model.unsupported_params);
   const deadline = requestDeadline(request.signal, route.timeoutMs);
   const ctx: CallContext = {
     requestId: s.id,
@@ -120,11 +125,11 @@ async function dispatchChat(
     now: deps.now,
     // The delivered text is only kept (and tokenised, in folds) when tokens are metered for this key.
     meter: newMeter(admission.metersTokens ? countTextTokens : null),
-    warn: (m) => warnings.push(m),
+    warn: warnings.warn,
     maxResponseBytes: deps.config.server.max_upstream_response_bytes,
   };
   // Logged only when something was noted, so the common line stays short.
-  Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.length ? warnings : undefined) });
+  Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.all.length ? warnings.all : undefined) });
   const headers: Record<string, string> = { "x-request-id": s.id, ...admission.headers };
   // Attempts, retries and fallbacks go on the request's log line, also when the request fails.
   const logRouting: RoutingLog = (f) => Object.assign(s.log, f);
@@ -140,6 +145,8 @@ async function dispatchChat(
     }
     const completion = routed.result;
     headers[DEPLOYMENT_HEADER] = routed.label;
+    const named = warnings.header();
+    if (named) headers[WARNINGS_HEADER] = named;
     admission.settle(completion.usage?.total_tokens ?? null);
     s.log.tokens_in = completion.usage?.prompt_tokens;
     s.log.tokens_out = completion.usage?.completion_tokens;
@@ -158,6 +165,8 @@ async function dispatchChat(
     leave();
   }
   headers[DEPLOYMENT_HEADER] = routed.label;
+  const named = warnings.header();
+  if (named) headers[WARNINGS_HEADER] = named;
   // From the first byte on, the upstream limit bounds silence between chunks, not the stream's length.
   deadline.streaming(deps.config.server.max_stream_duration_ms);
   const settle = () => {
@@ -168,7 +177,10 @@ async function dispatchChat(
     // read and what was delivered — not zero, and not the whole completion allowance that never came.
     admission.settle(admission.metersTokens ? Math.max(1, promptTokens() + deliveredTokens(ctx.meter)) : null);
   };
-  return new Response(meteredStream(request, routed.result, ctx, deadline, settle, s, deps), { headers: { ...SSE_HEADERS, ...headers } });
+  const sse = meteredStream(request, routed.result, ctx, deadline, settle, s, deps);
+  // Usage is always asked of the provider (limits settle on it); a client that opted out just does not get the chunk.
+  const out = body.stream_options?.include_usage === false ? withoutUsageChunk(sse) : sse;
+  return new Response(out, { headers: { ...SSE_HEADERS, ...headers } });
 }
 
 /**

@@ -2,11 +2,22 @@
 import type { ValueError } from "@sinclair/typebox/errors";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { invalidRequest, type GatewayError } from "../openai/errors.ts";
-import { ChatRequestSchema, type ChatRequest } from "../openai/schemas.ts";
+import { ChatRequestSchema, EmbeddingsRequestSchema, type ChatRequest, type EmbeddingsRequest } from "../openai/schemas.ts";
 
 // Compiled once at start-up. Elysia's own body validation coerces ("hi" to an array, strings to objects),
 // which a JSON API must not, so the chat route validates with this strict checker instead.
 const chatRequest = TypeCompiler.Compile(ChatRequestSchema);
+const embeddingsRequest = TypeCompiler.Compile(EmbeddingsRequestSchema);
+
+/** The embeddings body, checked as strictly as chat: OpenAI refuses empty strings among the inputs, so do we. */
+export function parseEmbeddingsRequest(raw: unknown): EmbeddingsRequest {
+  if (!embeddingsRequest.Check(raw)) throw validationError(embeddingsRequest.Errors(raw).First());
+  const inputs = typeof raw.input === "string" ? [raw.input] : raw.input;
+  inputs.forEach((x, i) => {
+    if (x === "") throw invalidRequest(`Invalid 'input${typeof raw.input === "string" ? "" : `[${i}]`}': an input cannot be an empty string.`, typeof raw.input === "string" ? "input" : `input[${i}]`);
+  });
+  return raw;
+}
 
 /** Schema check plus the cross-field rules: the only way a body becomes a ChatRequest. */
 export function parseChatRequest(raw: unknown): ChatRequest {
@@ -25,6 +36,8 @@ export function paramFromPointer(pointer: string): string | null {
   return name || null;
 }
 
+const BARE_TYPE = /^Expected (string|number|integer|boolean|null|array|object)$/;
+
 /**
  * A union's own error ("Expected union value") says nothing useful; descend into the variant that got
  * furthest (deepest path), preferring one that is not merely "expected null".
@@ -38,7 +51,8 @@ function mostSpecific(e: ValueError): ValueError {
     for (const it of e.errors) {
       const first = it.First();
       if (!first) continue;
-      const depth = first.path.split("/").length + (first.message === "Expected null" ? -0.5 : 0);
+      // A variant of another JSON type ("Expected string" for an array) says less than one that took the value's type.
+      const depth = first.path.split("/").length + (BARE_TYPE.test(first.message) ? -0.5 : 0);
       if (depth > bestDepth) {
         bestDepth = depth;
         best = first;
@@ -76,6 +90,9 @@ export function validationError(e: ValueError | undefined): GatewayError {
   let detail = s.message.charAt(0).toLowerCase() + s.message.slice(1);
   if (s.message === "Expected required property") detail = "is required";
   else if (typeof description === "string" && /pattern/.test(s.message)) detail = `must be ${description}`;
+  else if (Array.isArray(s.value) && typeof s.schema.maxItems === "number" && /length/.test(s.message)) {
+    detail = `at most ${s.schema.maxItems} items are allowed (got ${s.value.length})`;
+  }
   if (!param) return invalidRequest(`Invalid request body: ${detail}.`);
   return invalidRequest(s.message === "Expected required property" ? `Missing required parameter: '${param}'.` : `Invalid '${param}': ${detail}.`, param);
 }
@@ -86,7 +103,7 @@ const DATA_IMAGE = /^data:image\/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+$/i;
 export function checkChatRequest(req: ChatRequest): void {
   req.messages.forEach((m, i) => {
     const at = `messages[${i}]`;
-    const hasCalls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
+    const hasCalls = (Array.isArray(m.tool_calls) && m.tool_calls.length > 0) || m.function_call !== undefined;
     if (m.content === null || m.content === undefined) {
       if (m.role === "assistant" && hasCalls) return;
       throw invalidRequest(
@@ -99,11 +116,24 @@ export function checkChatRequest(req: ChatRequest): void {
     if (m.tool_calls !== undefined && m.role !== "assistant") {
       throw invalidRequest(`Invalid '${at}.tool_calls': only assistant messages may carry tool_calls.`, `${at}.tool_calls`);
     }
+    if (m.role === "function" && typeof m.name !== "string") {
+      throw invalidRequest(`Missing required parameter: '${at}.name' (a function message names the function it answers).`, `${at}.name`);
+    }
+    if (m.function_call !== undefined && m.role !== "assistant") {
+      throw invalidRequest(`Invalid '${at}.function_call': only assistant messages may carry function_call.`, `${at}.function_call`);
+    }
     if (m.role === "tool" && typeof m.tool_call_id !== "string") {
       throw invalidRequest(`Missing required parameter: '${at}.tool_call_id' (a tool message answers one tool call).`, `${at}.tool_call_id`);
     }
     if (Array.isArray(m.content)) {
       m.content.forEach((p, j) => {
+        if (p.type === "file" || p.type === "input_audio") {
+          if (m.role !== "user") throw invalidRequest(`Invalid '${at}.content[${j}]': ${p.type} parts are only allowed in user messages.`, `${at}.content[${j}]`);
+          if (p.type === "file" && p.file.file_data === undefined && p.file.file_id === undefined) {
+            throw invalidRequest(`Invalid '${at}.content[${j}].file': give 'file_data' or 'file_id'.`, `${at}.content[${j}].file`);
+          }
+          return;
+        }
         if (p.type !== "image_url") return;
         if (m.role !== "user") {
           throw invalidRequest(`Invalid '${at}.content[${j}]': image parts are only allowed in user messages.`, `${at}.content[${j}]`);
@@ -118,6 +148,14 @@ export function checkChatRequest(req: ChatRequest): void {
       });
     }
   });
+  if (req.functions && req.tools) throw invalidRequest("Send either 'tools' or the legacy 'functions', not both.", "functions");
+  if (req.function_call !== undefined && !req.functions) {
+    throw invalidRequest("Invalid 'function_call': function_call is only allowed when 'functions' are specified.", "function_call");
+  }
+  const fc = req.function_call;
+  if (typeof fc === "object" && !req.functions!.some((f) => f.name === fc.name)) {
+    throw invalidRequest(`Invalid 'function_call': no function named '${fc.name}' in 'functions'.`, "function_call");
+  }
   const choice = req.tool_choice;
   if (choice !== undefined && choice !== "none" && !req.tools?.length) {
     throw invalidRequest("Invalid 'tool_choice': tool_choice is only allowed when 'tools' are specified.", "tool_choice");

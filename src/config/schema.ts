@@ -55,6 +55,23 @@ export const ProviderSchema = T.Object(
     max_concurrent: T.Optional(PosInt()),
     /** How long a call waits for a free slot under max_concurrent (default 5000; 0: answer 503 at once). */
     queue_timeout_ms: T.Optional(T.Integer({ minimum: 0 })),
+    /**
+     * Anthropic and Gemini: fetch http(s) image URLs in the gateway and send the bytes inline (off when absent).
+     * Private and local addresses are refused unless `allow_private`.
+     */
+    image_fetch: T.Optional(
+      T.Object(
+        {
+          /** Default 5 MiB. */
+          max_bytes: T.Optional(PosInt()),
+          /** Default 10000. */
+          timeout_ms: T.Optional(PosInt()),
+          /** Default false. */
+          allow_private: T.Optional(T.Boolean()),
+        },
+        closed,
+      ),
+    ),
   },
   closed,
 );
@@ -94,6 +111,10 @@ export const ModelSchema = T.Object(
     /** Azure: deployment name (default: the upstream model). */
     deployment: T.Optional(T.String({ minLength: 1 })),
     owned_by: T.Optional(T.String()),
+    /** Default request parameters (e.g. `reasoning_effort: low`); a request's own value wins. */
+    params: T.Optional(T.Record(T.String(), T.Unknown())),
+    /** A parameter the provider cannot honour: `drop` it and name it in x-switchboard-warnings, or `error` (400). */
+    unsupported_params: T.Optional(T.Union([T.Literal("drop"), T.Literal("error")])),
   },
   closed,
 );

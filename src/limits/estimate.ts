@@ -64,7 +64,7 @@ export function countPromptTokens(req: ChatRequest): number {
     else if (Array.isArray(m.content)) {
       for (const p of m.content) {
         if (p.type === "text") parts.push(p.text);
-        else fixed += p.image_url.detail === "low" ? IMAGE_LOW : IMAGE_HIGH;
+        else if (p.type === "image_url") fixed += p.image_url.detail === "low" ? IMAGE_LOW : IMAGE_HIGH;
       }
     }
     if (m.tool_calls) for (const tc of m.tool_calls) parts.push(tc.function.name, tc.function.arguments);

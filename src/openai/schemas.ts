@@ -13,7 +13,7 @@ export const ImagePart = t.Object(
     type: t.Literal("image_url"),
     image_url: t.Object(
       {
-        url: t.String({ pattern: "^(https://|data:)", description: "https URL or data: URI" }),
+        url: t.String({ pattern: "^(https?://|data:)", description: "an http(s) URL or data: URI" }),
         detail: t.Optional(t.Union([t.Literal("auto"), t.Literal("low"), t.Literal("high")])),
       },
       open,
@@ -21,7 +21,25 @@ export const ImagePart = t.Object(
   },
   open,
 );
-export const ContentPart = t.Union([TextPart, ImagePart]);
+/** A document (PDF, text…) as a base64 `data:` URL in `file_data`, or an OpenAI Files API id. */
+export const FilePart = t.Object(
+  {
+    type: t.Literal("file"),
+    file: t.Object({ file_data: t.Optional(t.String({ minLength: 1 })), file_id: t.Optional(t.String({ minLength: 1 })), filename: t.Optional(t.String()) }, open),
+  },
+  open,
+);
+export const AudioPart = t.Object(
+  { type: t.Literal("input_audio"), input_audio: t.Object({ data: t.String({ minLength: 1 }), format: t.String({ minLength: 1 }) }, open) },
+  open,
+);
+/**
+ * Part types the gateway does not know: passed to OpenAI-type providers, refused by translated ones. Typed with a
+ * placeholder tag so that `part.type === "text"` still narrows; at run time `type` is any other string.
+ */
+export type OtherPartValue = { type: "(other)" } & Record<string, unknown>;
+export const OtherPart = t.Unsafe<OtherPartValue>(t.Object({ type: t.String({ pattern: "^(?!(?:text|image_url|file|input_audio)$).+" }) }, open));
+export const ContentPart = t.Union([TextPart, ImagePart, FilePart, AudioPart, OtherPart]);
 
 export const ToolCall = t.Object(
   {
@@ -34,12 +52,15 @@ export const ToolCall = t.Object(
 
 export const Message = t.Object(
   {
-    role: t.Union([t.Literal("system"), t.Literal("developer"), t.Literal("user"), t.Literal("assistant"), t.Literal("tool")]),
+    // `function`: the legacy reply to a `function_call` (mapped to a tool message for translated providers).
+    role: t.Union([t.Literal("system"), t.Literal("developer"), t.Literal("user"), t.Literal("assistant"), t.Literal("tool"), t.Literal("function")]),
     // Optional here so the semantic check can say precisely when content may be null or absent.
     content: t.Optional(t.Union([t.String(), t.Array(ContentPart), t.Null()])),
     name: t.Optional(t.String()),
     tool_calls: t.Optional(t.Array(ToolCall)),
     tool_call_id: t.Optional(t.String()),
+    /** Legacy: the assistant's single function call (before `tool_calls`). */
+    function_call: t.Optional(t.Object({ name: t.String(), arguments: t.String() }, open)),
   },
   open,
 );
@@ -81,6 +102,9 @@ export const ChatRequestSchema = t.Object(
     stop: t.Optional(t.Union([t.String(), t.Array(t.String(), { maxItems: 4 }), t.Null()])),
     tools: t.Optional(t.Array(FunctionTool)),
     tool_choice: t.Optional(ToolChoice),
+    /** Legacy (deprecated by OpenAI, still sent by older clients): functions instead of tools. */
+    functions: t.Optional(t.Array(FunctionTool.properties.function, { minItems: 1 })),
+    function_call: t.Optional(t.Union([t.Literal("none"), t.Literal("auto"), t.Object({ name: t.String() }, open)])),
     stream_options: t.Optional(t.Union([t.Object({ include_usage: t.Optional(t.Boolean()) }, open), t.Null()])),
     user: t.Optional(t.String()),
     seed: t.Optional(t.Union([Int(), t.Null()])),
@@ -91,6 +115,11 @@ export const ChatRequestSchema = t.Object(
     logit_bias: t.Optional(t.Union([t.Record(t.String(), t.Number()), t.Null()])),
     parallel_tool_calls: t.Optional(t.Boolean()),
     metadata: t.Optional(t.Union([t.Record(t.String(), t.String()), t.Null()])),
+    reasoning_effort: t.Optional(
+      t.Union([t.Literal("none"), t.Literal("minimal"), t.Literal("low"), t.Literal("medium"), t.Literal("high"), t.Literal("xhigh"), t.Literal("max"), t.Null()]),
+    ),
+    logprobs: t.Optional(t.Union([t.Boolean(), t.Null()])),
+    top_logprobs: t.Optional(t.Union([Int({ minimum: 0, maximum: 20 }), t.Null()])),
   },
   { ...open, description: "OpenAI chat completion request; unknown fields pass through to OpenAI-type providers." },
 );
@@ -98,6 +127,7 @@ export const ChatRequestSchema = t.Object(
 export type ChatRequest = Static<typeof ChatRequestSchema>;
 export type ChatMessage = Static<typeof Message>;
 export type ChatContentPart = Static<typeof ContentPart>;
+export type ReasoningEffort = NonNullable<ChatRequest["reasoning_effort"]>;
 export type ChatToolCall = Static<typeof ToolCall>;
 export type ChatTool = Static<typeof FunctionTool>;
 export type ChatToolChoice = Static<typeof ToolChoice>;
@@ -106,19 +136,46 @@ export const UsageSchema = t.Object({
   prompt_tokens: t.Number(),
   completion_tokens: t.Number(),
   total_tokens: t.Number(),
-  prompt_tokens_details: t.Optional(t.Object({ cached_tokens: t.Optional(t.Number()) }, open)),
+  /** `cache_creation_tokens`: prompt tokens written to the provider's cache (Anthropic), beside OpenAI's cache reads. */
+  prompt_tokens_details: t.Optional(t.Object({ cached_tokens: t.Optional(t.Number()), cache_creation_tokens: t.Optional(t.Number()) }, open)),
   completion_tokens_details: t.Optional(t.Object({ reasoning_tokens: t.Optional(t.Number()) }, open)),
 });
 export type Usage = Static<typeof UsageSchema>;
 
 export const FinishReason = t.Union([
   t.Literal("stop"),
+  // Only for requests in the legacy `functions` form.
+  t.Literal("function_call"),
   t.Literal("length"),
   t.Literal("tool_calls"),
   t.Literal("content_filter"),
   t.Null(),
 ]);
 export type FinishReason = Static<typeof FinishReason>;
+
+/**
+ * One reasoning block, in the shape OpenRouter popularised: `reasoning.text` (text and, for Claude, its signature)
+ * or `reasoning.encrypted` (Claude's redacted thinking). `index` orders the blocks of one message.
+ */
+export const ReasoningDetail = t.Object(
+  {
+    type: t.Union([t.Literal("reasoning.text"), t.Literal("reasoning.encrypted")]),
+    text: t.Optional(t.String()),
+    signature: t.Optional(t.String()),
+    data: t.Optional(t.String()),
+    format: t.Optional(t.String()),
+    index: t.Optional(t.Number()),
+  },
+  open,
+);
+export type ReasoningDetail = Static<typeof ReasoningDetail>;
+
+const TokenLogprob = t.Object({ token: t.String(), logprob: t.Number(), bytes: t.Union([t.Array(t.Number()), t.Null()]) }, open);
+export const Logprobs = t.Object(
+  { content: t.Union([t.Array(t.Object({ ...TokenLogprob.properties, top_logprobs: t.Array(TokenLogprob) }, open)), t.Null()]), refusal: t.Optional(t.Union([t.Array(TokenLogprob), t.Null()])) },
+  open,
+);
+export type Logprobs = Static<typeof Logprobs>;
 
 const ResponseToolCall = t.Object({
   id: t.String(),
@@ -139,9 +196,14 @@ export const ChatCompletionSchema = t.Object({
         content: t.Union([t.String(), t.Null()]),
         refusal: t.Optional(t.Union([t.String(), t.Null()])),
         tool_calls: t.Optional(t.Array(ResponseToolCall)),
+        function_call: t.Optional(t.Object({ name: t.String(), arguments: t.String() })),
+        /** Claude thinking, Gemini thoughts: the field the Vercel AI SDK and LangChain read. */
+        reasoning_content: t.Optional(t.Union([t.String(), t.Null()])),
+        /** The provider's reasoning blocks with their signatures, to send back unchanged in the next turn. */
+        reasoning_details: t.Optional(t.Array(ReasoningDetail)),
       }),
       finish_reason: FinishReason,
-      logprobs: t.Optional(t.Null()),
+      logprobs: t.Optional(t.Union([Logprobs, t.Null()])),
     }),
   ),
   usage: t.Optional(UsageSchema),
@@ -170,9 +232,12 @@ export const ChatCompletionChunkSchema = t.Object({
         content: t.Optional(t.Union([t.String(), t.Null()])),
         refusal: t.Optional(t.Union([t.String(), t.Null()])),
         tool_calls: t.Optional(t.Array(ChunkToolCall)),
+        function_call: t.Optional(t.Object({ name: t.Optional(t.String()), arguments: t.Optional(t.String()) })),
+        reasoning_content: t.Optional(t.String()),
+        reasoning_details: t.Optional(t.Array(ReasoningDetail)),
       }),
       finish_reason: FinishReason,
-      logprobs: t.Optional(t.Null()),
+      logprobs: t.Optional(t.Union([Logprobs, t.Null()])),
     }),
   ),
   usage: t.Optional(t.Union([UsageSchema, t.Null()])),
@@ -197,3 +262,28 @@ export const ErrorBodySchema = t.Object({
   }),
 });
 export type ErrorBody = Static<typeof ErrorBodySchema>;
+
+export const EmbeddingsRequestSchema = t.Object(
+  {
+    model: t.String({ minLength: 1, description: "Embedding model id; see GET /v1/models" }),
+    input: t.Union([
+      t.String(),
+      t.Array(t.String(), { minItems: 1, maxItems: 2048 }),
+      t.Array(Int({ minimum: 0 }), { minItems: 1 }),
+      t.Array(t.Array(Int({ minimum: 0 }), { minItems: 1 }), { minItems: 1, maxItems: 2048 }),
+    ]),
+    encoding_format: t.Optional(t.Union([t.Literal("float"), t.Literal("base64")])),
+    dimensions: t.Optional(Int({ minimum: 1 })),
+    user: t.Optional(t.String()),
+  },
+  { ...open, description: "OpenAI embeddings request; unknown fields pass through to OpenAI-type providers." },
+);
+export type EmbeddingsRequest = Static<typeof EmbeddingsRequestSchema>;
+
+export const EmbeddingsResponseSchema = t.Object({
+  object: t.Literal("list"),
+  data: t.Array(t.Object({ object: t.Literal("embedding"), index: t.Number(), embedding: t.Union([t.Array(t.Number()), t.String()]) })),
+  model: t.String(),
+  usage: t.Object({ prompt_tokens: t.Number(), total_tokens: t.Number() }),
+});
+export type EmbeddingsResponse = Static<typeof EmbeddingsResponseSchema>;

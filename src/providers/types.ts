@@ -1,5 +1,5 @@
 // The provider contract every adapter implements, and the per-call context the gateway hands it.
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../openai/schemas.ts";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
 import type { ModelConfig, ProviderConfig } from "../config/schema.ts";
 import type { StreamMeter } from "./meter.ts";
 
@@ -24,8 +24,12 @@ export interface CallContext {
   timeoutMs: number;
   now: () => number;
   meter: StreamMeter;
-  /** Logs a non-fatal note (an unsupported parameter dropped, a value mapped) for this request. */
-  warn: (message: string) => void;
+  /**
+   * Logs a non-fatal note for this request. With `param` (the request field, as in an error's `param`) the note is
+   * about a parameter the provider dropped or altered: the client sees it in `x-switchboard-warnings`, and a model
+   * with `unsupported_params: error` throws a 400 naming that parameter instead.
+   */
+  warn: (message: string, param?: string) => void;
   /** The largest JSON answer, or single stream event, accepted from the provider (decoded); default 32 MiB. */
   maxResponseBytes?: number;
 }
@@ -38,6 +42,8 @@ export interface Provider {
    * OpenAI SSE bytes to send: chunks, then `data: [DONE]`, or one error event and the end. Updates ctx.meter.
    */
   stream(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /** OpenAI embeddings; absent for providers without an embeddings API (the route answers 400). */
+  embed?(req: EmbeddingsRequest, d: Deployment, ctx: CallContext): Promise<EmbeddingsResponse>;
 }
 
 /** Pure, one per stream: no I/O, no clock, no module state. Throw a GatewayError for an upstream error event. */
@@ -47,3 +53,6 @@ export interface StreamTranslator<E> {
 }
 
 export type ProviderFactory = (name: string, config: ProviderConfig, defaults: { timeoutMs: number }) => Provider;
+
+/** The warning sink translators take (see CallContext.warn). */
+export type Warn = CallContext["warn"];

@@ -1,7 +1,10 @@
 // A fixture Anthropic Messages API on port 0: real wire format (JSON, named SSE events, error bodies), scripted replies.
+import { sampleFor } from "./json-sample.ts";
 export type SpecBlock =
   | { type: "text"; text: string }
-  | { type: "tool_use"; id?: string; name: string; input: Record<string, unknown> };
+  | { type: "tool_use"; id?: string; name: string; input: Record<string, unknown> }
+  | { type: "thinking"; thinking: string; signature: string }
+  | { type: "redacted_thinking"; data: string };
 
 /** One assistant message, rendered as a JSON body or as a stream depending on the request's `stream`. */
 export interface MessageSpec {
@@ -9,7 +12,7 @@ export interface MessageSpec {
   /** Default: tool_use when there is a tool block, else end_turn. */
   stop_reason?: string;
   stop_sequence?: string | null;
-  usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number };
+  usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number; cache_creation_input_tokens?: number; thinking_tokens?: number };
 }
 
 export type Reply =
@@ -70,7 +73,7 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
     requests,
     aborted: 0,
     reply: (...r) => void queue.push(...r),
-    fallback: () => text("Hello from the fixture."),
+    fallback: (b) => answerFor(b),
     async stop() {
       for (const release of hanging) release();
       await server.stop(true);
@@ -189,19 +192,43 @@ function stopReasonOf(m: MessageSpec) {
 }
 
 function usageOf(m: MessageSpec, req: Record<string, unknown>) {
+  const thinking = m.usage?.thinking_tokens ?? (m.content.some((c) => c.type === "thinking") ? tokens(m.content.filter((c) => c.type === "thinking")) : undefined);
   return {
     input_tokens: m.usage?.input_tokens ?? tokens([req.system, req.messages, req.tools]),
     cache_creation_input_tokens: m.usage?.cache_creation_input_tokens ?? 0,
     cache_read_input_tokens: m.usage?.cache_read_input_tokens ?? 0,
     output_tokens: m.usage?.output_tokens ?? tokens(m.content),
+    // Usage.output_tokens_details (SDK 1.14): the thinking share of output_tokens, present when the model thought.
+    ...(thinking !== undefined ? { output_tokens_details: { thinking_tokens: thinking } } : {}),
   };
 }
 
-type WireBlock = { type: "text"; text: string } | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
+type WireBlock = Exclude<SpecBlock, { type: "tool_use" }> | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
 
 function blocksOf(m: MessageSpec, reqId: string): WireBlock[] {
   return m.content.map((c, i) => (c.type === "tool_use" ? { type: "tool_use", id: c.id ?? `toolu_${reqId}_${i}`, name: c.name, input: c.input } : c));
 }
+
+/**
+ * The default answer, shaped by what the request asks for, as the API would: JSON text matching
+ * `output_config.format`, a call of the tool `tool_choice` forces (input built from its schema), a thinking block
+ * first when `thinking` is on; otherwise a plain greeting.
+ */
+function answerFor(b: Record<string, unknown>): Reply {
+  const content: SpecBlock[] = [];
+  const thinking = b.thinking as { type?: string } | undefined;
+  if (thinking && thinking.type !== "disabled") content.push({ type: "thinking", thinking: "Let me think about what is asked.", signature: "sig-fixture-" + "A".repeat(24) });
+  const format = (b.output_config as { format?: { schema?: unknown } } | undefined)?.format;
+  const choice = b.tool_choice as { type?: string; name?: string } | undefined;
+  const tools = (Array.isArray(b.tools) ? b.tools : []) as { name: string; input_schema: unknown }[];
+  if (format) content.push({ type: "text", text: JSON.stringify(sampleFor(format.schema, format.schema)) });
+  else if (choice?.type === "tool" || choice?.type === "any") {
+    const tool = tools.find((t) => t.name === choice.name) ?? tools[tools.length - 1]!;
+    content.push({ type: "tool_use", name: tool.name, input: sampleFor(tool.input_schema, tool.input_schema) as Record<string, unknown> });
+  } else content.push({ type: "text", text: "Hello from the fixture." });
+  return { kind: "message", message: { content } };
+}
+
 
 function messageJson(m: MessageSpec, model: string, req: Record<string, unknown>, reqId: string) {
   return {
@@ -224,7 +251,14 @@ function messageEvents(m: MessageSpec, model: string, req: Record<string, unknow
     { type: "ping" },
   ];
   blocksOf(m, reqId).forEach((b, index) => {
-    if (b.type === "text") {
+    if (b.type === "thinking") {
+      // As recorded: an empty thinking block, its text in thinking_delta pieces, then one signature_delta.
+      out.push({ type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } });
+      for (const piece of pieces(b.thinking, 9)) out.push({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: piece } });
+      out.push({ type: "content_block_delta", index, delta: { type: "signature_delta", signature: b.signature } });
+    } else if (b.type === "redacted_thinking") {
+      out.push({ type: "content_block_start", index, content_block: { type: "redacted_thinking", data: b.data } });
+    } else if (b.type === "text") {
       out.push({ type: "content_block_start", index, content_block: { type: "text", text: "" } });
       for (const piece of pieces(b.text, 8)) out.push({ type: "content_block_delta", index, delta: { type: "text_delta", text: piece } });
     } else {
@@ -236,7 +270,7 @@ function messageEvents(m: MessageSpec, model: string, req: Record<string, unknow
     }
     out.push({ type: "content_block_stop", index });
   });
-  out.push({ type: "message_delta", delta: { stop_reason: stopReasonOf(m), stop_sequence: m.stop_sequence ?? null }, usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: usage.cache_creation_input_tokens, cache_read_input_tokens: usage.cache_read_input_tokens, output_tokens: usage.output_tokens } });
+  out.push({ type: "message_delta", delta: { stop_reason: stopReasonOf(m), stop_sequence: m.stop_sequence ?? null }, usage: { input_tokens: usage.input_tokens, cache_creation_input_tokens: usage.cache_creation_input_tokens, cache_read_input_tokens: usage.cache_read_input_tokens, output_tokens: usage.output_tokens, ...(usage.output_tokens_details ? { output_tokens_details: usage.output_tokens_details } : {}) } });
   out.push({ type: "message_stop" });
   return out;
 }
@@ -256,6 +290,8 @@ function validate(b: Record<string, unknown>, version: string): string | undefin
     for (const k of ["temperature", "top_p", "top_k"]) if (k in b) return `${k}: Extra inputs are not permitted`;
   }
   if (typeof b.temperature === "number" && (b.temperature < 0 || b.temperature > 1)) return "temperature: Input should be less than or equal to 1";
+  const featureProblem = validateFeatures(b);
+  if (featureProblem) return featureProblem;
   if (b.system !== undefined && typeof b.system !== "string" && !(Array.isArray(b.system) && b.system.every((s) => s?.type === "text" && typeof s.text === "string" && s.text !== ""))) {
     return "system: Input should be a valid string or a list of text blocks";
   }
@@ -268,6 +304,8 @@ function validate(b: Record<string, unknown>, version: string): string | undefin
     const typed = blocks as { type?: unknown; text?: unknown; tool_use_id?: unknown; id?: unknown }[];
     for (const [j, blk] of typed.entries()) {
       if (blk.type === "text" && (typeof blk.text !== "string" || blk.text === "")) return `messages.${i}.content.${j}.text: text content blocks must be non-empty`;
+      const problem = validateBlock(blk as Record<string, unknown>, `messages.${i}.content.${j}`, m.role as string);
+      if (problem) return problem;
       if (blk.type === "tool_result" && m.role !== "user") return `messages.${i}.content.${j}: tool_result blocks are only allowed in user messages`;
     }
     const results = typed.filter((x) => x.type === "tool_result").map((x) => String(x.tool_use_id));
@@ -292,3 +330,81 @@ function validate(b: Record<string, unknown>, version: string): string | undefin
 }
 
 const asMessages = (v: unknown) => v as { content?: { type?: unknown }[] | string }[];
+
+/** Block rules from the Messages API reference and the SDK's param types (DocumentBlockParam, ThinkingBlockParam, CacheControlEphemeral). */
+function validateBlock(blk: Record<string, unknown>, at: string, role: string): string | undefined {
+  const cc = blk.cache_control as { type?: unknown; ttl?: unknown } | undefined;
+  if (cc !== undefined && (cc?.type !== "ephemeral" || (cc.ttl !== undefined && cc.ttl !== "5m" && cc.ttl !== "1h"))) return `${at}.cache_control: Input tag does not match 'ephemeral'`;
+  if (blk.type === "document") {
+    const src = blk.source as Record<string, unknown> | undefined;
+    const ok =
+      (src?.type === "base64" && src.media_type === "application/pdf" && typeof src.data === "string" && src.data !== "") ||
+      (src?.type === "text" && src.media_type === "text/plain" && typeof src.data === "string") ||
+      (src?.type === "url" && typeof src.url === "string");
+    if (!ok) return `${at}.source: Input does not match any of the document source types`;
+    if (role !== "user") return `${at}: document blocks are only allowed in user messages`;
+  }
+  if (blk.type === "thinking" && (typeof blk.signature !== "string" || blk.signature === "" || typeof blk.thinking !== "string")) return `${at}.signature: Field required`;
+  if ((blk.type === "thinking" || blk.type === "redacted_thinking") && role !== "assistant") return `${at}: thinking blocks are only allowed in assistant messages`;
+  return undefined;
+}
+
+/** thinking, output_config and cache breakpoints, as the API checks them. */
+function validateFeatures(b: Record<string, unknown>): string | undefined {
+  const thinking = b.thinking as Record<string, unknown> | undefined;
+  if (thinking) {
+    if (thinking.type === "enabled") {
+      const budget = thinking.budget_tokens;
+      if (typeof budget !== "number" || budget < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+      if (budget >= (b.max_tokens as number)) return "`max_tokens` must be greater than `thinking.budget_tokens`.";
+    } else if (thinking.type !== "adaptive" && thinking.type !== "disabled") return "thinking: Input tag does not match any of the expected tags";
+    if (thinking.type !== "disabled") {
+      if (b.temperature !== undefined && b.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled.";
+      if (typeof b.top_p === "number" && b.top_p < 0.95) return "`top_p` must be between 0.95 and 1 when thinking is enabled.";
+      const choice = b.tool_choice as { type?: string } | undefined;
+      if (choice?.type === "any" || choice?.type === "tool") return "Thinking may not be enabled when tool_choice forces tool use.";
+    }
+  }
+  const oc = b.output_config as Record<string, unknown> | undefined;
+  if (oc !== undefined) {
+    if (oc.effort !== undefined && !["low", "medium", "high", "xhigh", "max"].includes(oc.effort as string)) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'";
+    const format = oc.format as Record<string, unknown> | undefined;
+    if (format !== undefined) {
+      if (format.type !== "json_schema" || typeof format.schema !== "object") return "output_config.format: Input tag does not match 'json_schema'";
+      const open = openObject(format.schema);
+      if (open) return `output_config.format.schema: For 'object' type, 'additionalProperties' must be explicitly set to false (at ${open})`;
+    }
+  }
+  let breakpoints = 0;
+  const count = (v: unknown) => {
+    if (Array.isArray(v)) v.forEach(count);
+    else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) (k === "cache_control" ? breakpoints++ : count(x));
+  };
+  count([b.system, b.messages, b.tools]);
+  if (breakpoints > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
+  for (const t of (Array.isArray(b.tools) ? b.tools : []) as Record<string, unknown>[]) {
+    const schema = t.input_schema as { type?: unknown } | undefined;
+    if (schema?.type !== "object") return `tools.${String(t.name)}.input_schema.type: Input should be 'object'`;
+  }
+  return undefined;
+}
+
+/** The path of the first object schema that is not closed, if any (structured outputs require every object closed). */
+function openObject(schema: unknown, path = "$"): string | undefined {
+  if (Array.isArray(schema)) {
+    for (const [i, x] of schema.entries()) {
+      const r = openObject(x, `${path}[${i}]`);
+      if (r) return r;
+    }
+    return undefined;
+  }
+  if (!schema || typeof schema !== "object") return undefined;
+  const s = schema as Record<string, unknown>;
+  if (s.type === "object" && s.additionalProperties !== false) return path;
+  for (const [k, v] of Object.entries(s)) {
+    if (k === "enum" || k === "const" || k === "default") continue;
+    const r = openObject(v, `${path}.${k}`);
+    if (r) return r;
+  }
+  return undefined;
+}

@@ -25,6 +25,8 @@ export interface AzureUpstream {
   stop(): Promise<void>;
 }
 
+import { openAIEmbeddings } from "./embeddings-wire.ts";
+
 const enc = new TextEncoder();
 const sse = (o: unknown) => enc.encode(`data: ${typeof o === "string" ? o : JSON.stringify(o)}\n\n`);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -48,7 +50,7 @@ export async function startAzureUpstream(apiKey = "azure-upstream-secret-789", a
     idleTimeout: 0,
     async fetch(req) {
       const url = new URL(req.url);
-      const m = /^\/openai\/deployments\/([^/]+)\/chat\/completions$/.exec(url.pathname);
+      const m = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|embeddings)$/.exec(url.pathname);
       const version = url.searchParams.get("api-version");
       if (!m || req.method !== "POST" || version !== apiVersion) return azureError(404, { code: "404", message: "Resource not found" });
       const headers = Object.fromEntries(req.headers.entries());
@@ -61,6 +63,10 @@ export async function startAzureUpstream(apiKey = "azure-upstream-secret-789", a
       const deployment = decodeURIComponent(m[1]!);
       const body = (await req.json()) as Record<string, unknown>;
       calls.push({ path: url.pathname + url.search, deployment, apiVersion: version, headers, body });
+      if (m[2] === "embeddings") {
+        const a = openAIEmbeddings(body, "text-embedding-3-small");
+        return Response.json(a.body, { status: a.status });
+      }
 
       if (deployment.startsWith("missing")) {
         return azureError(404, { code: "DeploymentNotFound", message: "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again." });

@@ -1,6 +1,8 @@
 // A fake Gemini (Generative Language API v1beta) on port 0: real paths, key check, JSON and SSE as Google sends them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { vectorFor } from "./embeddings-wire.ts";
+import { sampleFor } from "./json-sample.ts";
 
 /**
  * Behaviour is picked per request by the model in the URL, so one fixture serves a whole config:
@@ -71,7 +73,7 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
     idleTimeout: 0,
     async fetch(req) {
       const url = new URL(req.url);
-      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(url.pathname);
+      const m = /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent|batchEmbedContents)$/.exec(url.pathname);
       if (!m || req.method !== "POST") return googleError(404, `Method not found: ${url.pathname}`);
       const [, model = "", method] = m;
       const headers = Object.fromEntries(req.headers.entries());
@@ -92,6 +94,7 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
       const call: GeminiCall = { method: req.method, path: url.pathname + url.search, model, headers, body, aborted: false };
       calls.push(call);
       req.signal.addEventListener("abort", () => (call.aborted = true));
+      if (method === "batchEmbedContents") return batchEmbed(model, body);
       const stream = method === "streamGenerateContent";
       const responseId = `resp${++seq}`;
 
@@ -109,6 +112,8 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
         return new Response(null, { status: 499 });
       }
 
+      const problem = checkGenerationConfig(body);
+      if (problem) return googleError(400, problem);
       const events = script(model, body, signature, responseId);
       if (!stream) return new Response(JSON.stringify(merge(events), null, 2), { headers: JSON_TYPE });
       if (url.searchParams.get("alt") !== "sse") {
@@ -150,6 +155,25 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
   };
 }
 
+/**
+ * `models/{m}:batchEmbedContents` as the REST API (and @google/genai's embedContent) speaks it: `requests[]`, each
+ * `{model: "models/{m}", content: {parts: [{text}]}, outputDimensionality?}`, answered by `{embeddings: [{values}]}`.
+ */
+function batchEmbed(model: string, body: Record<string, unknown>): Response {
+  const requests = Array.isArray(body.requests) ? body.requests.filter(isObj) : [];
+  if (requests.length === 0) return googleError(400, "* BatchEmbedContentsRequest.requests: contents is not specified");
+  const embeddings: { values: number[] }[] = [];
+  for (const [i, r] of requests.entries()) {
+    if (r.model !== `models/${model}`) return googleError(400, `* BatchEmbedContentsRequest.requests[${i}].model: the model must match the batch model models/${model}`);
+    const parts = isObj(r.content) && Array.isArray(r.content.parts) ? r.content.parts.filter(isObj) : [];
+    const text = parts.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
+    if (!text) return googleError(400, `* BatchEmbedContentsRequest.requests[${i}].content: contents is not specified`);
+    const dims = typeof r.outputDimensionality === "number" ? r.outputDimensionality : 8;
+    embeddings.push({ values: vectorFor(text, dims) });
+  }
+  return new Response(JSON.stringify({ embeddings }), { headers: JSON_TYPE });
+}
+
 /** The stream events a request gets; a non-streaming answer is their merge, as Google's own is. */
 function script(model: string, body: Record<string, unknown>, signature: string, responseId: string): unknown[] {
   if (model === "recorded-text") return recorded("google-text.chunks.txt");
@@ -186,37 +210,100 @@ function script(model: string, body: Record<string, unknown>, signature: string,
   }
   const text = parts.map((p) => (typeof p.text === "string" ? p.text : "")).join("");
   const images = parts.map((p) => (isObj(p.inlineData) ? p.inlineData.mimeType : isObj(p.fileData) ? p.fileData.mimeType : undefined)).filter((x) => x !== undefined);
-  const answer = `Echo from Gemini: ${text}${images.length > 0 ? ` [images: ${images.join(", ")}]` : ""}`;
-  const words = answer.split(/(?<= )/);
-  const third = Math.ceil(words.length / 3);
-  const pieces = [words.slice(0, third), words.slice(third, 2 * third), words.slice(2 * third)].map((w) => w.join(""));
-  return pieces.map((p, i) => ev([{ text: p }], i === 2 ? "STOP" : null, usage(11, 3 * (i + 1))));
+  const gen = isObj(body.generationConfig) ? body.generationConfig : {};
+  const json = gen.responseMimeType === "application/json";
+  const count = typeof gen.candidateCount === "number" ? gen.candidateCount : 1;
+  const thoughts = isObj(gen.thinkingConfig) && gen.thinkingConfig.includeThoughts === true;
+  const logprobs = gen.responseLogprobs === true;
+  const answerOf = (k: number) =>
+    json ? JSON.stringify(sampleFor(gen.responseSchema ?? gen.responseJsonSchema ?? { type: "object" }, gen.responseSchema)) : `Echo from Gemini${k > 0 ? ` #${k}` : ""}: ${text}${images.length > 0 ? ` [images: ${images.join(", ")}]` : ""}`;
+  // Each candidate's answer in three pieces; thought summaries (`thought: true`) come first when asked for.
+  const piecesOf = (k: number) => {
+    const words = answerOf(k).split(/(?<= )/);
+    const third = Math.ceil(words.length / 3);
+    return [words.slice(0, third), words.slice(third, 2 * third), words.slice(2 * third)].map((w) => w.join(""));
+  };
+  const all = Array.from({ length: count }, (_, k) => piecesOf(k));
+  const thoughtTokens = thoughts ? 7 : 0;
+  return [0, 1, 2].map((i) => ({
+    candidates: all.map((pieces, k) => {
+      const parts: Part[] = [];
+      if (thoughts && i === 0) parts.push({ text: `Thinking about candidate ${k}.`, thought: true });
+      if (pieces[i]) parts.push({ text: pieces[i] });
+      const c: Record<string, unknown> = { content: { parts, role: "model" }, index: k };
+      if (i === 2) c.finishReason = "STOP";
+      if (logprobs) c.logprobsResult = logprobsFor(pieces[i]!, typeof gen.logprobs === "number" ? gen.logprobs : 0);
+      return c;
+    }),
+    usageMetadata: { ...usage(11, 3 * (i + 1) * count), ...(thoughts ? { thoughtsTokenCount: thoughtTokens, totalTokenCount: 11 + 3 * (i + 1) * count + thoughtTokens } : {}) },
+    ...tail,
+  }));
 }
 
-/** Folds stream events into one response: texts joined per run, parts kept in order, last finish and usage. */
+/** One chosen token per word, with `top` alternatives each: the LogprobsResult shape of @google/genai. */
+function logprobsFor(piece: string, top: number) {
+  const tokens = piece.split(/(?<= )/).filter(Boolean);
+  return {
+    chosenCandidates: tokens.map((token, i) => ({ token, logProbability: -0.1 * (i + 1), tokenId: 100 + i })),
+    topCandidates: tokens.map((token, i) => ({ candidates: [{ token, logProbability: -0.1 * (i + 1) }, { token: "alt", logProbability: -2.5 }].slice(0, Math.max(0, top)) })),
+    logProbabilitySum: -0.1 * tokens.length,
+  };
+}
+
+/** generationConfig rules the API enforces that a translation bug would trip. */
+function checkGenerationConfig(body: Record<string, unknown>): string | undefined {
+  const gen = isObj(body.generationConfig) ? body.generationConfig : {};
+  if (gen.candidateCount !== undefined && !(Number.isInteger(gen.candidateCount) && (gen.candidateCount as number) >= 1 && (gen.candidateCount as number) <= 8)) return "* GenerationConfig.candidate_count: must be between 1 and 8";
+  if (gen.logprobs !== undefined && gen.responseLogprobs !== true) return "logprobs must be set only when response_logprobs is true";
+  if (isObj(gen.thinkingConfig)) {
+    const t = gen.thinkingConfig;
+    if (t.thinkingBudget !== undefined && t.thinkingLevel !== undefined) return "You can only set only one of thinking budget and thinking level.";
+    if (t.thinkingLevel !== undefined && !["MINIMAL", "LOW", "MEDIUM", "HIGH"].includes(String(t.thinkingLevel))) return `Invalid value at 'generation_config.thinking_config.thinking_level' (${String(t.thinkingLevel)})`;
+  }
+  for (const c of Array.isArray(body.contents) ? body.contents.filter(isObj) : []) {
+    for (const p of Array.isArray(c.parts) ? c.parts.filter(isObj) : []) {
+      if (isObj(p.inlineData) && (typeof p.inlineData.mimeType !== "string" || !/^[A-Za-z0-9+/=]+$/.test(String(p.inlineData.data)))) return "Invalid value at 'contents.parts.inline_data' (base64 data and a mime type are required)";
+    }
+  }
+  return undefined;
+}
+
+/** Folds stream events into one response: per candidate index, texts joined per run, parts kept in order, last finish; last usage. */
 function merge(events: unknown[]): unknown {
   const objs = events.filter(isObj);
   const err = objs.find((e) => isObj(e.error));
   if (err) return err;
   const lastEv = objs[objs.length - 1] ?? {};
-  const parts: Part[] = [];
-  let finishReason: unknown;
-  let extra: Record<string, unknown> = {};
+  const byIndex = new Map<number, { parts: Part[]; finishReason?: unknown; extra: Record<string, unknown>; logprobs?: Record<string, unknown[]> }>();
   for (const e of objs) {
-    const cand = Array.isArray(e.candidates) && isObj(e.candidates[0]) ? e.candidates[0] : undefined;
-    if (!cand) continue;
-    const { content, finishReason: f, index: _i, ...rest } = cand;
-    if (f !== undefined) finishReason = f;
-    extra = { ...extra, ...rest };
-    for (const p of isObj(content) && Array.isArray(content.parts) ? content.parts.filter(isObj) : []) {
-      const prev = parts[parts.length - 1];
-      if (typeof p.text === "string" && prev && typeof prev.text === "string" && !prev.thought && !p.thought) prev.text += p.text;
-      else if (!(typeof p.text === "string" && p.text === "" && !p.thoughtSignature)) parts.push({ ...p });
+    for (const cand of Array.isArray(e.candidates) ? e.candidates.filter(isObj) : []) {
+      const { content, finishReason: f, index, logprobsResult, ...rest } = cand;
+      const k = typeof index === "number" ? index : 0;
+      const acc = byIndex.get(k) ?? { parts: [], extra: {} };
+      byIndex.set(k, acc);
+      if (f !== undefined) acc.finishReason = f;
+      acc.extra = { ...acc.extra, ...rest };
+      if (isObj(logprobsResult)) {
+        acc.logprobs ??= { chosenCandidates: [], topCandidates: [] };
+        acc.logprobs.chosenCandidates!.push(...((logprobsResult.chosenCandidates as unknown[]) ?? []));
+        acc.logprobs.topCandidates!.push(...((logprobsResult.topCandidates as unknown[]) ?? []));
+      }
+      for (const p of isObj(content) && Array.isArray(content.parts) ? content.parts.filter(isObj) : []) {
+        const prev = acc.parts[acc.parts.length - 1];
+        if (typeof p.text === "string" && prev && typeof prev.text === "string" && !!prev.thought === !!p.thought) prev.text += p.text;
+        else if (!(typeof p.text === "string" && p.text === "" && !p.thoughtSignature)) acc.parts.push({ ...p });
+      }
     }
   }
   if (!Array.isArray(lastEv.candidates)) return lastEv;
   return {
-    candidates: [{ content: { parts, role: "model" }, ...(finishReason ? { finishReason } : {}), index: 0, ...extra }],
+    candidates: [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([index, c]) => ({
+      content: { parts: c.parts, role: "model" },
+      ...(c.finishReason ? { finishReason: c.finishReason } : {}),
+      index,
+      ...(c.logprobs ? { logprobsResult: c.logprobs } : {}),
+      ...c.extra,
+    })),
     usageMetadata: lastEv.usageMetadata,
     modelVersion: lastEv.modelVersion,
     responseId: lastEv.responseId,

@@ -1,6 +1,8 @@
 // A fake OpenAI-type provider on port 0: real wire format (JSON, SSE, usage chunk, errors), fault modes, and a record of calls.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { openAIEmbeddings } from "./embeddings-wire.ts";
+import { sampleFor } from "./json-sample.ts";
 
 /**
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
@@ -127,6 +129,12 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
           { status: 401 },
         );
       }
+      if (url.pathname === "/v1/embeddings" && req.method === "POST") {
+        const body = (await req.json()) as Record<string, unknown>;
+        calls.push({ path: url.pathname, headers, body, aborted: false });
+        const a = openAIEmbeddings(body, `${String(body.model)}`);
+        return Response.json(a.body, { status: a.status });
+      }
       if (url.pathname !== "/v1/chat/completions" || req.method !== "POST") return new Response("not found", { status: 404 });
       const body = (await req.json()) as Record<string, unknown>;
       const call: RecordedCall = { path: url.pathname + url.search, headers, body, aborted: false };
@@ -171,7 +179,14 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       const wantsTool = !!tools?.length && last?.role === "user" && body.tool_choice !== "none";
       const usage = { prompt_tokens: 19, completion_tokens: wantsTool ? 17 : 10, total_tokens: wantsTool ? 36 : 29 };
       const lastText = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
-      const answer = last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      // Structured outputs as OpenAI answers them: JSON text matching json_schema.schema (an object for json_object).
+      const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
+      const answer =
+        rf?.type === "json_schema" ? JSON.stringify(sampleFor(rf.json_schema?.schema, rf.json_schema?.schema)) : rf?.type === "json_object" ? "{}" : last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      // o-series and gpt-5 refuse max_tokens, as OpenAI does: "Use 'max_completion_tokens' instead."
+      if (/^(o\d|gpt-5)/.test(model) && body.max_tokens !== undefined) {
+        return new Response(errorBody("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter", "max_tokens"), { status: 400, headers: { "content-type": "application/json", ...rid } });
+      }
       const toolCall = wantsTool ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } } : null;
 
       if (!body.stream) {

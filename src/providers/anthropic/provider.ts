@@ -4,9 +4,11 @@ import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { mapAnthropicError } from "./errors.ts";
-import { DEFAULT_ANTHROPIC_VERSION, toAnthropicRequest } from "./request.ts";
+import { DEFAULT_ANTHROPIC_VERSION, structuredToolOf, toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { createAnthropicStreamTranslator, parseAnthropicEvent } from "./stream.ts";
+import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
+import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
 
 export const createAnthropicProvider: ProviderFactory = (name, config) => {
   // base_url as the official SDK takes it: the host, without /v1.
@@ -19,22 +21,28 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
   headers["anthropic-version"] = version;
   if (config.api_key) headers["x-api-key"] = config.api_key;
 
-  const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
+  const imageFetch = imageFetchOptions(config);
+  const post = async (original: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
+    let req = usesLegacyFunctions(original) ? fromLegacyFunctions(original) : original;
+    // URLs Anthropic cannot reach (intranet http://) become bytes, when the operator turned fetching on.
+    if (imageFetch) req = await inlineImageUrls(req, imageFetch, ctx);
     const body = toAnthropicRequest(req, d, ctx.warn, { anthropicVersion: version });
     if (stream) body.stream = true;
-    return upstreamFetch({ url, headers, body: JSON.stringify(body) }, ctx, mapAnthropicError);
+    const structuredTool = structuredToolOf(req, body);
+    return upstreamFetch({ url, headers, body: JSON.stringify(body) }, ctx, mapAnthropicError).then((res) => ({ res, structuredTool }));
   };
   const created = (ctx: CallContext) => Math.floor(ctx.now() / 1000);
 
   return {
     name,
     async complete(req, d, ctx) {
-      const res = await post(req, d, ctx, false);
+      const { res, structuredTool } = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);
-      return fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx) });
+      const completion = fromAnthropicResponse(body, { requestId: ctx.requestId, publicModel: ctx.publicModel, created: created(ctx), structuredTool });
+      return usesLegacyFunctions(req) ? toLegacyCompletion(completion) : completion;
     },
     async stream(req, d, ctx) {
-      const res = await post(req, d, ctx, true);
+      const { res, structuredTool } = await post(req, d, ctx, true);
       const type = res.headers.get("content-type") ?? "";
       // Checked before resolving, so a proxy answering JSON to a stream request can still be retried or fallen back from.
       if (!res.body || !type.includes("text/event-stream")) {
@@ -45,8 +53,9 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
         id: `chatcmpl-${ctx.requestId}`,
         created: created(ctx),
         publicModel: ctx.publicModel,
+        structuredTool,
       });
-      return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), translator, ctx);
+      return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
     },
   };
 };

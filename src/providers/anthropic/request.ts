@@ -1,92 +1,60 @@
 // Pure translation of an OpenAI chat request into an Anthropic Messages API body (no I/O, no clock).
-import type { ChatContentPart, ChatMessage, ChatRequest, ChatTool, ChatToolChoice } from "../../openai/schemas.ts";
+import type { ChatRequest, ChatTool, ChatToolChoice } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
-import type { Deployment } from "../types.ts";
+import type { Deployment, Warn } from "../types.ts";
+import { cacheControlOf, convertMessages } from "./messages.ts";
+import { defaultMaxTokens, rejectsSampling } from "./models.ts";
+import { applyReasoning } from "./reasoning.ts";
+import { structuredOutput } from "./structured.ts";
+import type { AnthropicRequest, AnthropicTool, AnthropicToolChoice } from "./wire.ts";
 
-export type AnthropicImageSource =
-  | { type: "base64"; media_type: string; data: string }
-  | { type: "url"; url: string };
-export type AnthropicTextBlock = { type: "text"; text: string };
-export type AnthropicImageBlock = { type: "image"; source: AnthropicImageSource };
-export type AnthropicToolUseBlock = { type: "tool_use"; id: string; name: string; input: Record<string, unknown> };
-export type AnthropicToolResultBlock = {
-  type: "tool_result";
-  tool_use_id: string;
-  content?: string | (AnthropicTextBlock | AnthropicImageBlock)[];
-};
-export type AnthropicBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicToolUseBlock | AnthropicToolResultBlock;
-export interface AnthropicMessage {
-  role: "user" | "assistant";
-  content: AnthropicBlock[];
-}
-export interface AnthropicTool {
-  name: string;
-  description?: string;
-  input_schema: Record<string, unknown>;
-  strict?: boolean;
-}
-export type AnthropicToolChoice =
-  | { type: "auto" | "any"; disable_parallel_tool_use?: boolean }
-  | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
-  | { type: "none" };
-
-export interface AnthropicRequest {
-  model: string;
-  max_tokens: number;
-  messages: AnthropicMessage[];
-  system?: AnthropicTextBlock[];
-  tools?: AnthropicTool[];
-  tool_choice?: AnthropicToolChoice;
-  stop_sequences?: string[];
-  temperature?: number;
-  top_p?: number;
-  metadata?: { user_id: string };
-  stream?: boolean;
-}
+export type * from "./wire.ts";
 
 export interface AnthropicRequestOptions {
   /** The `anthropic-version` header the provider sends; decides whether sampling parameters exist at all. */
   anthropicVersion?: string;
 }
 
-/** Used when neither the request nor the model config gives one: every Claude model can produce this many. */
-export const DEFAULT_MAX_TOKENS = 4096;
+export { imageSource } from "./messages.ts";
+export { rejectsSampling } from "./models.ts";
 export const DEFAULT_ANTHROPIC_VERSION = "2023-06-01";
-
-const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 
 /** Fields this translator reads; anything else on the request is dropped with a warning. */
 const HANDLED = new Set([
   "model", "messages", "stream", "stream_options", "temperature", "max_tokens", "max_completion_tokens", "top_p",
-  "stop", "tools", "tool_choice", "user", "n", "parallel_tool_calls",
+  "stop", "tools", "tool_choice", "user", "n", "parallel_tool_calls", "reasoning_effort", "response_format", "logprobs",
+  "top_logprobs",
 ]);
 
 /** OpenAI-only fields with no Anthropic counterpart: dropped, but only worth a warning when actually set. */
 const UNSUPPORTED = new Set([
-  "frequency_penalty", "presence_penalty", "seed", "logit_bias", "logprobs", "top_logprobs", "response_format",
-  "metadata", "reasoning_effort", "service_tier", "store", "modalities", "audio", "prediction", "web_search_options",
+  "frequency_penalty", "presence_penalty", "seed", "logit_bias", "metadata", "service_tier", "store", "modalities",
+  "audio", "prediction", "web_search_options",
 ]);
 
 export function toAnthropicRequest(
   req: ChatRequest,
   d: Deployment,
-  warn: (message: string) => void,
+  warn: Warn,
   opts: AnthropicRequestOptions = {},
 ): AnthropicRequest {
   if (req.n != null && req.n > 1) throw invalidRequest("n > 1 is not supported by Anthropic models.", "n");
+  // Token log probabilities change the answer's shape; Anthropic has none to give, so this is refused, not dropped.
+  if (req.logprobs === true) throw invalidRequest("logprobs are not available from Anthropic models.", "logprobs");
   for (const [key, value] of Object.entries(req)) {
     if (HANDLED.has(key) || value === undefined || value === null) continue;
-    if (UNSUPPORTED.has(key)) warn(`'${key}' is not supported by Anthropic and was ignored.`);
-    else warn(`Unknown field '${key}' was dropped for the Anthropic provider.`);
+    if (UNSUPPORTED.has(key)) warn(`'${key}' is not supported by Anthropic and was ignored.`, key);
+    else warn(`Unknown field '${key}' was dropped for the Anthropic provider.`, key);
   }
 
-  const { system, messages } = convertMessages(req.messages, warn);
+  const thinkingRequested = !!req.reasoning_effort && req.reasoning_effort !== "none";
+  const { system, messages } = convertMessages(req.messages, warn, { replayThinking: thinkingRequested });
   if (messages.length === 0) {
     throw invalidRequest("At least one user or assistant message is required for Anthropic models.", "messages");
   }
   const out: AnthropicRequest = {
     model: d.upstreamModel,
-    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? d.model.max_tokens ?? DEFAULT_MAX_TOKENS,
+    max_tokens: req.max_completion_tokens ?? req.max_tokens ?? d.model.max_tokens ?? defaultMaxTokens(d.upstreamModel),
     messages,
   };
   if (system.length > 0) out.system = system;
@@ -100,13 +68,30 @@ export function toAnthropicRequest(
   if (req.user) out.metadata = { user_id: req.user };
 
   if (req.tools && req.tools.length > 0) {
-    out.tools = req.tools.map(convertTool);
+    out.tools = req.tools.map((t, i) => convertTool(t, `tools[${i}]`));
     const choice = convertToolChoice(req.tool_choice, req.parallel_tool_calls === false);
     if (choice) out.tool_choice = choice;
-  } else if (req.tool_choice !== undefined) {
-    warn("'tool_choice' was ignored because the request has no tools.");
+  } else if (req.tool_choice !== undefined && req.tool_choice !== "none") {
+    warn("'tool_choice' was ignored because the request has no tools.", "tool_choice");
   }
+
+  const structured = structuredOutput(req, d.upstreamModel);
+  if (structured?.output_config) out.output_config = { ...out.output_config, ...structured.output_config };
+  if (structured?.tool) {
+    out.tools = [...(out.tools ?? []), structured.tool];
+    const parallel = req.parallel_tool_calls === false ? { disable_parallel_tool_use: true } : {};
+    out.tool_choice = { ...structured.tool_choice!, ...(structured.tool_choice!.type === "none" ? {} : parallel) } as AnthropicToolChoice;
+  }
+  applyReasoning(out, req, warn);
   return out;
+}
+
+/** The answer tool's name when `response_format` is answered through a tool (its input becomes `content`). */
+export function structuredToolOf(req: ChatRequest, body: AnthropicRequest): string | undefined {
+  const rf = req.response_format?.type;
+  if (!rf || rf === "text" || body.output_config?.format) return undefined;
+  // structuredOutput appends its tool after the client's.
+  return body.tools?.[body.tools.length - 1]?.name;
 }
 
 /**
@@ -117,44 +102,38 @@ export function toAnthropicRequest(
  *   and OpenAI's default of 1 stays Anthropic's default), and when both are set only temperature is sent,
  *   as Anthropic asks callers to alter one of the two and newer models reject the pair.
  */
-function applySampling(out: AnthropicRequest, req: ChatRequest, model: string, version: string, warn: (m: string) => void) {
+function applySampling(out: AnthropicRequest, req: ChatRequest, model: string, version: string, warn: Warn) {
   const t = req.temperature ?? undefined;
   const p = req.top_p ?? undefined;
   if (t === undefined && p === undefined) return;
   const names = [t !== undefined && "temperature", p !== undefined && "top_p"].filter(Boolean).join(" and ");
   if (version > DEFAULT_ANTHROPIC_VERSION) {
-    warn(`${names} ignored: anthropic-version ${version} does not accept sampling parameters.`);
+    warn(`${names} ignored: anthropic-version ${version} does not accept sampling parameters.`, t !== undefined ? "temperature" : "top_p");
     return;
   }
   if (rejectsSampling(model)) {
-    warn(`${names} ignored: ${model} does not accept sampling parameters.`);
+    warn(`${names} ignored: ${model} does not accept sampling parameters.`, t !== undefined ? "temperature" : "top_p");
     return;
   }
   if (t !== undefined) {
-    if (t > 1) warn(`temperature ${t} clamped to 1, the maximum Anthropic accepts.`);
+    if (t > 1) warn(`temperature ${t} clamped to 1, the maximum Anthropic accepts.`, "temperature");
     out.temperature = Math.min(t, 1);
-    if (p !== undefined) warn("top_p ignored: Anthropic takes temperature or top_p, not both; temperature was kept.");
+    if (p !== undefined) warn("top_p ignored: Anthropic takes temperature or top_p, not both; temperature was kept.", "top_p");
   } else if (p !== undefined) {
     out.top_p = p;
   }
 }
 
-/** Claude ids named family-major[-minor] (claude-opus-4-7, claude-sonnet-5, anthropic.claude-fable-5…) at 4.7 or later. */
-export function rejectsSampling(model: string): boolean {
-  const m = /claude-[a-z]+-(\d+)(?:-(\d{1,2})(?!\d))?/.exec(model);
-  if (!m) return false;
-  const major = Number(m[1]);
-  const minor = m[2] === undefined ? 0 : Number(m[2]);
-  return major > 4 || (major === 4 && minor >= 7);
-}
-
-function convertTool(t: ChatTool): AnthropicTool {
+function convertTool(t: ChatTool, param: string): AnthropicTool {
   const schema = t.function.parameters ?? { type: "object", properties: {} };
   // Anthropic requires an object schema with an explicit type; OpenAI tolerates it missing.
   const input_schema = "type" in schema ? schema : { type: "object", ...schema };
   const out: AnthropicTool = { name: t.function.name, input_schema };
   if (t.function.description) out.description = t.function.description;
   if (t.function.strict === true) out.strict = true;
+  // The breakpoint may sit on the tool (LiteLLM) or on its function.
+  const cc = cacheControlOf(t, param) ?? cacheControlOf(t.function, `${param}.function`);
+  if (cc) out.cache_control = cc;
   return out;
 }
 
@@ -166,106 +145,4 @@ function convertToolChoice(choice: ChatToolChoice | undefined, noParallel: boole
   if (choice === "auto") return { type: "auto", ...parallel };
   if (choice && typeof choice === "object") return { type: "tool", name: choice.function.name, ...parallel };
   return noParallel ? { type: "auto", ...parallel } : undefined;
-}
-
-/** System and developer messages go to `system`; the rest become alternating user/assistant turns. */
-function convertMessages(msgs: ChatMessage[], warn: (m: string) => void) {
-  const system: AnthropicTextBlock[] = [];
-  const messages: AnthropicMessage[] = [];
-  let warnedName = false;
-  const push = (role: "user" | "assistant", blocks: AnthropicBlock[]) => {
-    if (blocks.length === 0) return;
-    const last = messages[messages.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
-  msgs.forEach((m, i) => {
-    const at = `messages[${i}]`;
-    if (m.name !== undefined && !warnedName) {
-      warnedName = true;
-      warn("Message 'name' fields are not supported by Anthropic and were ignored.");
-    }
-    switch (m.role) {
-      case "system":
-      case "developer":
-        for (const b of contentBlocks(m.content, `${at}.content`, false)) {
-          if (b.type !== "text") throw invalidRequest(`${m.role} messages may contain text only.`, `${at}.content`);
-          system.push(b);
-        }
-        return;
-      case "user":
-        push("user", contentBlocks(m.content, `${at}.content`, true));
-        return;
-      case "assistant": {
-        const blocks: AnthropicBlock[] = contentBlocks(m.content, `${at}.content`, false);
-        (m.tool_calls ?? []).forEach((tc, j) => {
-          blocks.push({ type: "tool_use", id: tc.id, name: tc.function.name, input: parseArguments(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) });
-        });
-        push("assistant", blocks);
-        return;
-      }
-      case "tool": {
-        if (!m.tool_call_id) throw invalidRequest("A tool message needs 'tool_call_id'.", `${at}.tool_call_id`);
-        const result: AnthropicToolResultBlock = { type: "tool_result", tool_use_id: m.tool_call_id };
-        if (typeof m.content === "string") {
-          if (m.content.length > 0) result.content = m.content;
-        } else if (Array.isArray(m.content)) {
-          const parts = contentBlocks(m.content, `${at}.content`, true).filter((b) => b.type === "text" || b.type === "image");
-          if (parts.length > 0) result.content = parts;
-        }
-        push("user", [result]);
-        return;
-      }
-    }
-  });
-  // Anthropic wants a user turn's tool_result blocks before any other content; a merged turn may not have them first.
-  for (const msg of messages) {
-    if (msg.role === "user" && msg.content.some((b) => b.type === "tool_result")) {
-      msg.content = [...msg.content.filter((b) => b.type === "tool_result"), ...msg.content.filter((b) => b.type !== "tool_result")];
-    }
-  }
-  return { system, messages };
-}
-
-function contentBlocks(content: ChatMessage["content"], param: string, imagesAllowed: boolean): (AnthropicTextBlock | AnthropicImageBlock)[] {
-  if (content == null) return [];
-  // Anthropic rejects empty text blocks; an empty string adds nothing, so it is skipped.
-  if (typeof content === "string") return content.length > 0 ? [{ type: "text", text: content }] : [];
-  const out: (AnthropicTextBlock | AnthropicImageBlock)[] = [];
-  content.forEach((part: ChatContentPart, k) => {
-    if (part.type === "text") {
-      if (part.text.length > 0) out.push({ type: "text", text: part.text });
-    } else if (part.type === "image_url") {
-      if (!imagesAllowed) throw invalidRequest("Images are only allowed in user and tool messages.", `${param}[${k}]`);
-      out.push({ type: "image", source: imageSource(part.image_url.url, `${param}[${k}].image_url.url`) });
-    } else {
-      throw invalidRequest(`Unsupported content part type for Anthropic models.`, `${param}[${k}].type`);
-    }
-  });
-  return out;
-}
-
-export function imageSource(url: string, param: string): AnthropicImageSource {
-  if (url.startsWith("https://")) return { type: "url", url };
-  const m = /^data:([^;,]+)((?:;[^;,]*)*),(.*)$/s.exec(url);
-  if (!m) throw invalidRequest("Image URLs must be https:// or a data: URI.", param);
-  const mediaType = m[1]!.toLowerCase();
-  if (!IMAGE_TYPES.has(mediaType)) {
-    throw invalidRequest(`Image type '${mediaType}' is not supported; use image/jpeg, image/png, image/gif or image/webp.`, param);
-  }
-  if (!m[2]!.split(";").includes("base64")) throw invalidRequest("Image data: URIs must be base64-encoded.", param);
-  return { type: "base64", media_type: mediaType, data: m[3]! };
-}
-
-/** Tool-call arguments arrive as a JSON string; Anthropic wants the object. "" (sent by some clients for no-arg tools) is {}. */
-function parseArguments(args: string, param: string): Record<string, unknown> {
-  if (args.trim() === "") return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(args);
-  } catch {
-    throw invalidRequest("Tool call arguments must be a JSON object; this string is not valid JSON.", param);
-  }
-  if (!v || typeof v !== "object" || Array.isArray(v)) throw invalidRequest("Tool call arguments must be a JSON object.", param);
-  return v as Record<string, unknown>;
 }

@@ -3,7 +3,7 @@ import type { ChatCompletionChunk, ChunkToolCall, FinishReason } from "../../ope
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { StreamTranslator } from "../types.ts";
 import { mapAnthropicStreamError } from "./errors.ts";
-import { mapStopReason, mergeUsage, refusalText, toUsage, type AnthropicUsage } from "./response.ts";
+import { mapStopReason, mergeUsage, refusalText, thinkingDetail, toUsage, type AnthropicUsage } from "./response.ts";
 
 /** One parsed event; only `type` is trusted, every other field is checked before use. */
 export type AnthropicStreamEvent = { type: string } & Record<string, unknown>;
@@ -13,6 +13,8 @@ export interface StreamIdentity {
   /** Epoch seconds. */
   created: number;
   publicModel: string;
+  /** The tool that carries a `response_format` answer: its input streams as content. */
+  structuredTool?: string;
 }
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"];
@@ -21,6 +23,8 @@ type Delta = ChatCompletionChunk["choices"][number]["delta"];
 type Block =
   | { kind: "text" }
   | { kind: "tool"; index: number; startInput: unknown; argsSent: boolean }
+  | { kind: "structured"; startInput: unknown; sent: boolean }
+  | { kind: "thinking"; text: string; signature?: string; detail: number }
   | { kind: "ignored" };
 
 const obj = (v: unknown): Record<string, unknown> | undefined =>
@@ -32,6 +36,8 @@ export function createAnthropicStreamTranslator(idn: StreamIdentity): StreamTran
   const usage: AnthropicUsage = {};
   let roleSent = false;
   let toolCount = 0;
+  let details = 0;
+  let structuredUsed = false;
   let stopReason: unknown = null;
   let finished = false;
 
@@ -58,13 +64,28 @@ export function createAnthropicStreamTranslator(idn: StreamIdentity): StreamTran
       // A text block may start with text already in it (e.g. replayed content); usually it is "".
       return typeof cb.text === "string" && cb.text.length > 0 ? withRole([chunk({ content: cb.text })]) : withRole([]);
     }
+    if (cb.type === "tool_use" && idn.structuredTool && cb.name === idn.structuredTool) {
+      structuredUsed = true;
+      blocks.set(ev.index, { kind: "structured", startInput: cb.input, sent: false });
+      return withRole([]);
+    }
+    if (cb.type === "thinking") {
+      blocks.set(ev.index, { kind: "thinking", text: typeof cb.thinking === "string" ? cb.thinking : "", detail: details++ });
+      return typeof cb.thinking === "string" && cb.thinking.length > 0 ? withRole([chunk({ reasoning_content: cb.thinking })]) : withRole([]);
+    }
+    if (cb.type === "redacted_thinking") {
+      // Nothing readable, but the client needs the block to continue a tool loop: sent whole, at once.
+      blocks.set(ev.index, { kind: "ignored" });
+      const d = thinkingDetail(cb, details++);
+      return d ? withRole([chunk({ reasoning_details: [d] })]) : [];
+    }
     if (cb.type === "tool_use" && typeof cb.id === "string" && typeof cb.name === "string") {
       // OpenAI indexes count tool calls only, from 0; the Anthropic block index also counts text blocks.
       const index = toolCount++;
       blocks.set(ev.index, { kind: "tool", index, startInput: cb.input, argsSent: false });
       return withRole([toolDelta({ index, id: cb.id, type: "function", function: { name: cb.name, arguments: "" } })]);
     }
-    // thinking, redacted_thinking, server_tool_use and result blocks: nothing for a chat completion client.
+    // server_tool_use and result blocks: nothing for a chat completion client.
     blocks.set(ev.index, { kind: "ignored" });
     return [];
   }
@@ -76,16 +97,38 @@ export function createAnthropicStreamTranslator(idn: StreamIdentity): StreamTran
     if (b.kind === "text" && d.type === "text_delta" && typeof d.text === "string" && d.text.length > 0) {
       return withRole([chunk({ content: d.text })]);
     }
+    if (b.kind === "structured" && d.type === "input_json_delta" && typeof d.partial_json === "string" && d.partial_json.length > 0) {
+      b.sent = true;
+      return withRole([chunk({ content: d.partial_json })]);
+    }
+    if (b.kind === "thinking") {
+      if (d.type === "thinking_delta" && typeof d.thinking === "string" && d.thinking.length > 0) {
+        b.text += d.thinking;
+        return withRole([chunk({ reasoning_content: d.thinking })]);
+      }
+      if (d.type === "signature_delta" && typeof d.signature === "string") b.signature = (b.signature ?? "") + d.signature;
+      return [];
+    }
     if (b.kind === "tool" && d.type === "input_json_delta" && typeof d.partial_json === "string" && d.partial_json.length > 0) {
       b.argsSent = true;
       return [toolDelta({ index: b.index, function: { arguments: d.partial_json } })];
     }
-    // thinking_delta, signature_delta, citations_delta and empty fragments carry nothing to send.
+    // citations_delta and empty fragments carry nothing to send.
     return [];
   }
 
   function blockStop(ev: AnthropicStreamEvent): ChatCompletionChunk[] {
     const b = typeof ev.index === "number" ? blocks.get(ev.index) : undefined;
+    if (b?.kind === "thinking") {
+      // The whole signed block once it is complete: what the client sends back in its next assistant message.
+      const d = thinkingDetail({ type: "thinking", thinking: b.text, signature: b.signature }, b.detail);
+      return d ? [chunk({ reasoning_details: [d] })] : [];
+    }
+    if (b?.kind === "structured") {
+      if (b.sent) return [];
+      b.sent = true;
+      return [chunk({ content: JSON.stringify(obj(b.startInput) ?? {}) })];
+    }
     if (!b || b.kind !== "tool" || b.argsSent) return [];
     // A tool with no arguments streams only "" fragments; clients JSON.parse the arguments, so send "{}"
     // (or the input the start event carried), as the non-streaming translation does.
@@ -96,7 +139,7 @@ export function createAnthropicStreamTranslator(idn: StreamIdentity): StreamTran
 
   function finish(): ChatCompletionChunk[] {
     finished = true;
-    const reason = mapStopReason(stopReason, toolCount > 0);
+    const reason = structuredUsed && toolCount === 0 && stopReason === "tool_use" ? "stop" : mapStopReason(stopReason, toolCount > 0);
     const usageChunk: ChatCompletionChunk = {
       id: idn.id,
       object: "chat.completion.chunk",

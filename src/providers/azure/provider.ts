@@ -7,9 +7,9 @@ import { promptFilterPreambleDropper } from "./preamble.ts";
  * `base_url` is the resource endpoint as the `openai` package's AzureOpenAI takes `endpoint`
  * (https://my-resource.openai.azure.com); its baseURL form ending in `/openai` is accepted too.
  */
-export function azureChatUrl(baseUrl: string, deployment: string, apiVersion: string): string {
+export function azureChatUrl(baseUrl: string, deployment: string, apiVersion: string, operation = "chat/completions"): string {
   const base = baseUrl.replace(/\/+$/, "").replace(/\/openai$/, "");
-  return `${base}/openai/deployments/${encodeURIComponent(deployment)}/chat/completions?api-version=${encodeURIComponent(apiVersion)}`;
+  return `${base}/openai/deployments/${encodeURIComponent(deployment)}/${operation}?api-version=${encodeURIComponent(apiVersion)}`;
 }
 
 export const createAzureProvider: ProviderFactory = (name, config) => {
@@ -18,15 +18,17 @@ export const createAzureProvider: ProviderFactory = (name, config) => {
   if (!apiVersion) throw new Error(`providers.${name}.api_version: required for type azure (e.g. 2024-10-21)`);
   if (!baseUrl) throw new Error(`providers.${name}.base_url: required for type azure (e.g. https://my-resource.openai.azure.com)`);
   const urls = new Map<string, string>();
-  const chatUrl = (d: Deployment) => {
+  const urlOf = (d: Deployment, operation: string) => {
     const deployment = d.model.deployment ?? d.upstreamModel;
-    let url = urls.get(deployment);
-    if (!url) urls.set(deployment, (url = azureChatUrl(baseUrl, deployment, apiVersion)));
+    const key = `${operation} ${deployment}`;
+    let url = urls.get(key);
+    if (!url) urls.set(key, (url = azureChatUrl(baseUrl, deployment, apiVersion, operation)));
     return url;
   };
   // Without api_key, auth can still come from config `headers` (an Entra ID `authorization: Bearer …`).
   return openAICompatible(name, {
-    chatUrl,
+    chatUrl: (d) => urlOf(d, "chat/completions"),
+    embeddingsUrl: (d) => urlOf(d, "embeddings"),
     headers: authHeaders(config, config.api_key ? { "api-key": config.api_key } : {}),
     streamFilter: promptFilterPreambleDropper,
   });

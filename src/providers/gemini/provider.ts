@@ -7,6 +7,9 @@ import { mapGeminiError } from "./errors.ts";
 import { toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse, type ResponseMeta } from "./response.ts";
 import { createGeminiStreamTranslator } from "./stream.ts";
+import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from "./embeddings.ts";
+import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
+import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
 
 export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
 
@@ -15,12 +18,17 @@ export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
  * in a version (…/v1beta) is used as it is, so a copied REST URL works too.
  */
 export function geminiModelUrl(baseUrl: string | undefined, model: string, stream: boolean): string {
+  return geminiMethodUrl(baseUrl, model, stream ? "streamGenerateContent?alt=sse" : "generateContent");
+}
+
+/** `{base}/v1beta/models/{model}:{method}` (see geminiModelUrl for the base and model forms). */
+export function geminiMethodUrl(baseUrl: string | undefined, model: string, method: string): string {
   const base = (baseUrl ?? GEMINI_BASE_URL).replace(/\/+$/, "");
   const versioned = /\/v\d+(alpha|beta)?\d*$/.test(base) ? base : `${base}/v1beta`;
   // "gemini-2.0-flash" and "models/gemini-2.0-flash" name the same model; "tunedModels/x" is its own resource.
   const resource = model.includes("/") ? model : `models/${model}`;
   const path = resource.split("/").map(encodeURIComponent).join("/");
-  return `${versioned}/${path}:${stream ? "streamGenerateContent?alt=sse" : "generateContent"}`;
+  return `${versioned}/${path}:${method}`;
 }
 
 const metaOf = (ctx: CallContext): ResponseMeta => ({
@@ -37,18 +45,24 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
     ...config.headers,
     ...(config.api_key ? { "x-goog-api-key": config.api_key } : {}),
   };
-  const body = (req: ChatRequest, d: Deployment, ctx: CallContext) =>
-    JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens }));
+  const imageFetch = imageFetchOptions(config);
+  const body = async (original: ChatRequest, d: Deployment, ctx: CallContext) => {
+    let req = usesLegacyFunctions(original) ? fromLegacyFunctions(original) : original;
+    // Gemini reads only its File API and public URLs; with fetching on, the gateway sends the bytes instead.
+    if (imageFetch) req = await inlineImageUrls(req, imageFetch, ctx);
+    return JSON.stringify(toGeminiRequest(req, { warn: ctx.warn, defaultMaxTokens: d.model.max_tokens, model: d.upstreamModel }));
+  };
 
   return {
     name,
     async complete(req, d, ctx) {
-      const payload = body(req, d, ctx);
+      const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, false), headers, body: payload }, ctx, mapGeminiError);
-      return fromGeminiResponse(await readJson(res, ctx), metaOf(ctx), ctx.warn);
+      const completion = fromGeminiResponse(await readJson(res, ctx), metaOf(ctx), ctx.warn);
+      return usesLegacyFunctions(req) ? toLegacyCompletion(completion) : completion;
     },
     async stream(req, d, ctx) {
-      const payload = body(req, d, ctx);
+      const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, true), headers, body: payload }, ctx, mapGeminiError);
       const type = res.headers.get("content-type") ?? "";
       if (!res.body || !type.includes("text/event-stream")) {
@@ -56,7 +70,13 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
         throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
       }
       // Blank data (a keep-alive) carries nothing to translate.
-      return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), createGeminiStreamTranslator(metaOf(ctx), ctx.warn), ctx);
+      const translator = createGeminiStreamTranslator(metaOf(ctx), ctx.warn);
+      return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
+    },
+    async embed(req, d, ctx) {
+      const payload = JSON.stringify(toGeminiEmbedRequest(req, d.upstreamModel, ctx.warn));
+      const res = await upstreamFetch({ url: geminiMethodUrl(config.base_url, d.upstreamModel, "batchEmbedContents"), headers, body: payload }, ctx, mapGeminiError);
+      return fromGeminiEmbedResponse(await readJson(res, ctx), req, ctx.publicModel);
     },
   };
 };

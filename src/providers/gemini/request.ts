@@ -1,4 +1,5 @@
 // Pure translation of an OpenAI chat request into a Gemini `generateContent` request body.
+import type { Warn } from "../types.ts";
 import type { ChatMessage, ChatRequest } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
 import { schemaBudget, toGeminiSchema, type GeminiSchema, type SchemaBudget } from "./schema.ts";
@@ -30,9 +31,11 @@ export interface GeminiRequest {
 
 export interface RequestOptions {
   /** Logs a dropped or mapped parameter for this request. */
-  warn: (message: string) => void;
+  warn: Warn;
   /** The model entry's `max_tokens`, used when the client sets none. */
   defaultMaxTokens?: number;
+  /** The upstream model id: decides how reasoning_effort is expressed. */
+  model?: string;
 }
 
 /**
@@ -46,7 +49,7 @@ export const SKIP_SIGNATURE = "skip_thought_signature_validator";
 const HANDLED = new Set([
   "model", "messages", "stream", "stream_options", "temperature", "max_tokens", "max_completion_tokens", "top_p",
   "frequency_penalty", "presence_penalty", "stop", "tools", "tool_choice", "seed", "n", "response_format",
-  "parallel_tool_calls",
+  "parallel_tool_calls", "reasoning_effort", "logprobs", "top_logprobs",
 ]);
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -65,22 +68,27 @@ export function toGeminiRequest(req: ChatRequest, opts: RequestOptions): GeminiR
     const mode = functionCallingConfig(req.tool_choice);
     if (mode) out.toolConfig = { functionCallingConfig: mode };
   }
-  if (req.parallel_tool_calls === false) opts.warn("parallel_tool_calls=false dropped: Gemini has no switch for it.");
+  if (req.parallel_tool_calls === false) opts.warn("parallel_tool_calls=false dropped: Gemini has no switch for it.", "parallel_tool_calls");
 
   const gen = generationConfig(req, opts, budget);
   if (Object.keys(gen).length > 0) out.generationConfig = gen;
 
   const unknown = Object.keys(req).filter((k) => !HANDLED.has(k) && (req as Record<string, unknown>)[k] != null);
-  if (unknown.length > 0) opts.warn(`Dropped fields Gemini does not support: ${unknown.sort().join(", ")}.`);
+  for (const k of unknown.sort()) opts.warn(`'${k}' is not supported by Gemini and was dropped.`, k);
   return out;
 }
 
 function generationConfig(req: ChatRequest, opts: RequestOptions, budget: SchemaBudget): Record<string, unknown> {
   const gen: Record<string, unknown> = {};
-  if (req.n != null && req.n > 1) {
-    // Several candidates would need a per-choice stream state, and several Gemini models reject candidateCount.
-    throw invalidRequest("n > 1 is not supported for Gemini models; send separate requests.", "n");
+  if (req.n != null && req.n > 1) gen.candidateCount = req.n;
+  if (req.logprobs === true) {
+    gen.responseLogprobs = true;
+    if (req.top_logprobs != null && req.top_logprobs > 0) gen.logprobs = req.top_logprobs;
+  } else if (req.top_logprobs != null && req.top_logprobs > 0) {
+    throw invalidRequest("top_logprobs needs logprobs: true.", "top_logprobs");
   }
+  const thinking = thinkingConfig(req, opts);
+  if (thinking) gen.thinkingConfig = thinking;
   if (req.temperature != null) gen.temperature = req.temperature; // Gemini takes the same 0–2 range.
   if (req.top_p != null) gen.topP = req.top_p;
   const max = req.max_completion_tokens ?? req.max_tokens ?? opts.defaultMaxTokens;
@@ -101,16 +109,36 @@ function generationConfig(req: ChatRequest, opts: RequestOptions, budget: Schema
     if (raw !== undefined) {
       const { schema, dropped } = toGeminiSchema(raw, "response_format.json_schema.schema", budget);
       if (schema) gen.responseSchema = schema;
-      if (dropped.length > 0) opts.warn(`response_format schema: dropped keywords Gemini does not support: ${dropped.join(", ")}.`);
+      if (dropped.length > 0) opts.warn(`response_format schema: dropped keywords Gemini does not support: ${dropped.join(", ")}.`, "response_format.json_schema.schema");
     }
   }
   return gen;
 }
 
+/** Thinking budget per reasoning_effort for budget-based models (Gemini 2.5: Pro takes 128–32768, Flash 0–24576). */
+export const GEMINI_THINKING_BUDGET = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 24576 } as const;
+
+/**
+ * reasoning_effort → `thinkingConfig`, always with `includeThoughts` so the thoughts come back as reasoning_content.
+ * Gemini 3 takes a `thinkingLevel` (LOW or HIGH on every model) and cannot stop thinking; earlier models a budget.
+ */
+function thinkingConfig(req: ChatRequest, opts: RequestOptions): Record<string, unknown> | undefined {
+  const effort = req.reasoning_effort;
+  if (!effort) return undefined;
+  const leveled = /(^|\/)gemini-([3-9]|\d{2,})/.test(opts.model ?? "");
+  if (effort === "none") {
+    if (!leveled) return { thinkingBudget: 0 };
+    opts.warn("reasoning_effort 'none' ignored: Gemini 3 models always think (the lowest level was left to the model's default).", "reasoning_effort");
+    return undefined;
+  }
+  if (leveled) return { thinkingLevel: effort === "minimal" || effort === "low" ? "LOW" : "HIGH", includeThoughts: true };
+  return { thinkingBudget: GEMINI_THINKING_BUDGET[effort], includeThoughts: true };
+}
+
 function declaration(
   fn: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null },
   param: string,
-  warn: (m: string) => void,
+  warn: Warn,
   budget: SchemaBudget,
 ): GeminiFunctionDeclaration {
   const d: GeminiFunctionDeclaration = { name: fn.name };
@@ -118,9 +146,9 @@ function declaration(
   if (fn.parameters) {
     const { schema, dropped } = toGeminiSchema(fn.parameters, param, budget);
     if (schema) d.parameters = schema;
-    if (dropped.length > 0) warn(`Tool '${fn.name}': dropped schema keywords Gemini does not support: ${dropped.join(", ")}.`);
+    if (dropped.length > 0) warn(`Tool '${fn.name}': dropped schema keywords Gemini does not support: ${dropped.join(", ")}.`, param);
   }
-  if (fn.strict) warn(`Tool '${fn.name}': strict=true is not enforced by Gemini.`);
+  if (fn.strict) warn(`Tool '${fn.name}': strict=true is not enforced by Gemini.`, param.replace(/parameters$/, "strict"));
   return d;
 }
 
@@ -133,7 +161,7 @@ function functionCallingConfig(choice: ChatRequest["tool_choice"]): NonNullable<
 }
 
 /** Walks the conversation once: system text aside, turns as Gemini contents, consecutive same-role turns merged. */
-function convertMessages(messages: ChatMessage[], warn: (m: string) => void): { contents: GeminiContent[]; system: string[] } {
+function convertMessages(messages: ChatMessage[], warn: Warn): { contents: GeminiContent[]; system: string[] } {
   const system: string[] = [];
   const contents: GeminiContent[] = [];
   // Gemini's functionResponse is matched by name; OpenAI's tool message only carries the call id.
@@ -224,18 +252,18 @@ export function toolResponse(text: string): Record<string, unknown> {
 }
 
 /** Text of a message whose parts may only be text (system, assistant, tool); images there are dropped with a warning. */
-function textOf(content: ChatMessage["content"], at: string, warn: (m: string) => void): string {
+function textOf(content: ChatMessage["content"], at: string, warn: Warn): string {
   if (content == null) return "";
   if (typeof content === "string") return content;
   let out = "";
   for (const p of content) {
     if (p.type === "text") out += p.text;
-    else warn(`${at}: image parts are only supported in user messages for Gemini; dropped.`);
+    else warn(`${at}: image parts are only supported in user messages for Gemini; dropped.`, `${at}.content`);
   }
   return out;
 }
 
-function userParts(content: ChatMessage["content"], at: string, warn: (m: string) => void): GeminiPart[] {
+function userParts(content: ChatMessage["content"], at: string, warn: Warn): GeminiPart[] {
   if (content == null) return [];
   // Gemini rejects empty text parts.
   if (typeof content === "string") return content ? [{ text: content }] : [];
@@ -246,10 +274,20 @@ function userParts(content: ChatMessage["content"], at: string, warn: (m: string
       if (p.text) parts.push({ text: p.text });
       return;
     }
+    if (p.type === "file") {
+      parts.push(filePart(p.file, `${at}.content[${j}].file`));
+      return;
+    }
+    if (p.type === "input_audio") {
+      const format = p.input_audio.format.toLowerCase();
+      parts.push({ inlineData: { mimeType: format.includes("/") ? format : `audio/${format}`, data: p.input_audio.data } });
+      return;
+    }
+    if (p.type !== "image_url") throw invalidRequest(`Content part type '${String(p.type)}' is not supported by Gemini models.`, `${at}.content[${j}].type`);
     const { url, detail } = p.image_url;
     if (detail && detail !== "auto" && !detailWarned) {
       detailWarned = true;
-      warn(`${at}: image detail '${detail}' dropped: Gemini sets image resolution per request, not per image.`);
+      warn(`${at}: image detail '${detail}' dropped: Gemini sets image resolution per request, not per image.`, `${at}.content[${j}].image_url.detail`);
     }
     parts.push(imagePart(url, `${at}.content[${j}].image_url.url`));
   });
@@ -277,6 +315,16 @@ export function guessMimeType(url: string): string {
   }
   const ext = /\.([a-z0-9]+)$/i.exec(path)?.[1]?.toLowerCase();
   return (ext && MIME_BY_EXT[ext]) || "image/jpeg";
+}
+
+/** A `file` part (a PDF, text, audio, an image…) as inline data: Gemini reads the bytes with their MIME type. */
+function filePart(file: { file_data?: string; file_id?: string; filename?: string }, param: string): GeminiPart {
+  if (file.file_data === undefined) {
+    throw invalidRequest("Gemini models need the file's content: send 'file_data' as a data: URL (a 'file_id' of OpenAI's Files API means nothing to Gemini).", `${param}.file_data`);
+  }
+  // A bare base64 string (no data: prefix) is taken as a PDF, the type OpenAI documents for file_data.
+  if (!file.file_data.startsWith("data:")) return { inlineData: { mimeType: "application/pdf", data: file.file_data } };
+  return imagePart(file.file_data, `${param}.file_data`);
 }
 
 export function imagePart(url: string, param: string): GeminiPart {

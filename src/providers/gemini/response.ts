@@ -1,5 +1,6 @@
 // Pure translation of a Gemini `GenerateContentResponse` into an OpenAI chat completion (and the pieces streams share).
-import type { ChatCompletion, FinishReason, Usage } from "../../openai/schemas.ts";
+import type { Warn } from "../types.ts";
+import type { ChatCompletion, FinishReason, Logprobs, Usage } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { geminiStreamError, readGoogleError } from "./errors.ts";
 
@@ -25,7 +26,12 @@ export interface GeminiToolCall {
 
 /** The parts of one candidate that matter to an OpenAI client, already read through guards. */
 export interface CandidateView {
+  /** The candidate's `index` (several with `candidateCount`): the OpenAI choice index. */
+  index: number;
   text: string;
+  /** Thought summaries (`thought: true` parts): the reasoning, not the answer. */
+  reasoning: string;
+  logprobs?: Logprobs;
   calls: { name: string; args: unknown; thoughtSignature?: string }[];
   finishReason?: string;
 }
@@ -33,7 +39,8 @@ export interface CandidateView {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
-export const toolCallId = (requestId: string, index: number) => `call_${requestId}_${index}`;
+/** Deterministic per response; a second candidate's calls get their own series. */
+export const toolCallId = (requestId: string, index: number, candidate = 0) => (candidate === 0 ? `call_${requestId}_${index}` : `call_${requestId}_c${candidate}_${index}`);
 
 /** Gemini says STOP after a function call; OpenAI clients loop on `tool_calls`. */
 export function mapGeminiFinishReason(c: { reason: string | undefined; hasToolCalls: boolean }): Exclude<FinishReason, null> {
@@ -69,21 +76,33 @@ export function mapGeminiUsage(meta: unknown): Usage {
   const thoughts = num(m.thoughtsTokenCount);
   const completion = num(m.candidatesTokenCount) + thoughts;
   const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion };
-  if (m.cachedContentTokenCount !== undefined) usage.prompt_tokens_details = { cached_tokens: num(m.cachedContentTokenCount) };
+  // Implicit and explicit cache hits are reads; Gemini writes no cache as a side effect of a request.
+  usage.prompt_tokens_details = { cached_tokens: num(m.cachedContentTokenCount), cache_creation_tokens: 0 };
   if (m.thoughtsTokenCount !== undefined) usage.completion_tokens_details = { reasoning_tokens: thoughts };
   return usage;
 }
 
-/** Reads the first candidate: text (thought summaries skipped: they are not the answer), function calls, finish reason. */
+/** Reads every candidate: text, thought summaries, function calls, finish reason, log probabilities. */
+export function readCandidates(body: Record<string, unknown>): CandidateView[] {
+  const cands = Array.isArray(body.candidates) ? body.candidates : [];
+  return cands.filter(isObj).map((c, i) => readOne(c, typeof c.index === "number" ? c.index : i));
+}
+
+/** The first candidate (or undefined when Gemini sent none, e.g. a blocked prompt). */
 export function readCandidate(body: Record<string, unknown>): CandidateView | undefined {
-  const cands = body.candidates;
-  const c = Array.isArray(cands) ? cands[0] : undefined;
-  if (!isObj(c)) return undefined;
-  const view: CandidateView = { text: "", calls: [] };
+  return readCandidates(body)[0];
+}
+
+function readOne(c: Record<string, unknown>, index: number): CandidateView {
+  const view: CandidateView = { index, text: "", reasoning: "", calls: [] };
   if (typeof c.finishReason === "string") view.finishReason = c.finishReason;
   const parts = isObj(c.content) && Array.isArray(c.content.parts) ? c.content.parts : [];
   for (const p of parts) {
-    if (!isObj(p) || p.thought === true) continue;
+    if (!isObj(p)) continue;
+    if (p.thought === true) {
+      if (typeof p.text === "string") view.reasoning += p.text;
+      continue;
+    }
     if (typeof p.text === "string") view.text += p.text;
     if (isObj(p.functionCall) && typeof p.functionCall.name === "string") {
       const call: CandidateView["calls"][number] = { name: p.functionCall.name, args: p.functionCall.args };
@@ -91,12 +110,33 @@ export function readCandidate(body: Record<string, unknown>): CandidateView | un
       view.calls.push(call);
     }
   }
+  const lp = mapLogprobs(c.logprobsResult);
+  if (lp) view.logprobs = lp;
   return view;
 }
 
-export function toOpenAIToolCall(requestId: string, index: number, call: CandidateView["calls"][number]): GeminiToolCall {
+const utf8 = new TextEncoder();
+
+/** `logprobsResult` (chosen token per step, top candidates per step) → OpenAI's `logprobs.content`. */
+export function mapLogprobs(raw: unknown): Logprobs | undefined {
+  if (!isObj(raw) || !Array.isArray(raw.chosenCandidates)) return undefined;
+  const top = Array.isArray(raw.topCandidates) ? raw.topCandidates : [];
+  const entry = (x: unknown) => {
+    const o = isObj(x) ? x : {};
+    const token = typeof o.token === "string" ? o.token : "";
+    return { token, logprob: num(o.logProbability), bytes: [...utf8.encode(token)] };
+  };
+  const content = raw.chosenCandidates.map((chosen, i) => {
+    const step = top[i];
+    const alts = isObj(step) && Array.isArray(step.candidates) ? step.candidates.map(entry) : [];
+    return { ...entry(chosen), top_logprobs: alts };
+  });
+  return { content, refusal: null };
+}
+
+export function toOpenAIToolCall(requestId: string, index: number, call: CandidateView["calls"][number], candidate = 0): GeminiToolCall {
   const tc: GeminiToolCall = {
-    id: toolCallId(requestId, index),
+    id: toolCallId(requestId, index, candidate),
     type: "function",
     function: { name: call.name, arguments: JSON.stringify(isObj(call.args) ? call.args : {}) },
   };
@@ -116,13 +156,13 @@ export function promptBlockReason(body: Record<string, unknown>): string | undef
  */
 export const blockedRefusal = (reason: string) => `Gemini blocked the prompt (reason: ${reason}).`;
 
-export function fromGeminiResponse(body: unknown, meta: ResponseMeta, warn: (m: string) => void): ChatCompletion {
+export function fromGeminiResponse(body: unknown, meta: ResponseMeta, warn: Warn): ChatCompletion {
   if (readGoogleError(body)) throw geminiStreamError(body);
   if (!isObj(body)) throw upstreamFailed("The provider returned a response that is not a JSON object.");
   const usage = mapGeminiUsage(body.usageMetadata);
   const base = { id: meta.id, object: "chat.completion" as const, created: meta.created, model: meta.model, usage };
-  const cand = readCandidate(body);
-  if (!cand) {
+  const cands = readCandidates(body);
+  if (cands.length === 0) {
     const blocked = promptBlockReason(body);
     if (!blocked) throw upstreamFailed("The provider returned no candidates and no reason.");
     warn(blockedRefusal(blocked));
@@ -131,7 +171,11 @@ export function fromGeminiResponse(body: unknown, meta: ResponseMeta, warn: (m: 
       choices: [{ index: 0, message: { role: "assistant", content: null, refusal: blockedRefusal(blocked) }, finish_reason: "content_filter", logprobs: null }],
     };
   }
-  const toolCalls = cand.calls.map((c, i) => toOpenAIToolCall(meta.requestId, i, c));
+  return { ...base, choices: cands.map((cand) => choiceOf(cand, meta, warn)) };
+}
+
+function choiceOf(cand: CandidateView, meta: ResponseMeta, warn: Warn): ChatCompletion["choices"][number] {
+  const toolCalls = cand.calls.map((c, i) => toOpenAIToolCall(meta.requestId, i, c, cand.index));
   if (cand.finishReason && !PLAIN_REASONS.has(cand.finishReason)) warn(`Gemini finished with ${cand.finishReason}.`);
   const finish = mapGeminiFinishReason({ reason: cand.finishReason, hasToolCalls: toolCalls.length > 0 });
   const message: ChatCompletion["choices"][number]["message"] = {
@@ -140,5 +184,6 @@ export function fromGeminiResponse(body: unknown, meta: ResponseMeta, warn: (m: 
     content: cand.text === "" && (toolCalls.length > 0 || finish === "content_filter") ? null : cand.text,
   };
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
-  return { ...base, choices: [{ index: 0, message, finish_reason: finish, logprobs: null }] };
+  if (cand.reasoning) message.reasoning_content = cand.reasoning;
+  return { index: cand.index, message, finish_reason: finish, logprobs: cand.logprobs ?? null };
 }

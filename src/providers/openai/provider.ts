@@ -1,15 +1,17 @@
 // OpenAI-type providers (OpenAI and every compatible server): JSON and byte passthrough, rewriting only `model`.
 import type { ProviderConfig } from "../../config/schema.ts";
-import type { ChatCompletion, ChatRequest } from "../../openai/schemas.ts";
+import type { ChatCompletion, ChatRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
-import type { CallContext, Deployment, Provider, ProviderFactory } from "../types.ts";
+import type { CallContext, Deployment, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
 
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
   chatUrl: (d: Deployment) => string;
+  /** Full embeddings URL for a deployment. */
+  embeddingsUrl: (d: Deployment) => string;
   /** Headers for every call (auth included), built once. */
   headers: Record<string, string>;
   mapError?: ErrorMapper;
@@ -17,9 +19,20 @@ export interface OpenAICompatibleOptions {
   streamFilter?: () => BlockFilter;
 }
 
+/**
+ * OpenAI's reasoning models (o1, o3, o4-mini, gpt-5…) refuse `max_tokens` and take `max_completion_tokens`.
+ * Matched on the last path segment so `openai/o3-mini` (an OpenRouter-style id) counts too.
+ */
+export const takesMaxCompletionTokens = (model: string): boolean => /^(o\d|gpt-5)/.test(model.slice(model.lastIndexOf("/") + 1));
+
 /** The body sent upstream: the client's own (unknown fields included), with the upstream model and usage on. */
-export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean): string {
+export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean, warn: Warn = () => {}): string {
   const body: Record<string, unknown> = { ...req, model: d.upstreamModel };
+  if (req.max_tokens != null && takesMaxCompletionTokens(d.upstreamModel)) {
+    if (req.max_completion_tokens == null) body.max_completion_tokens = req.max_tokens;
+    delete body.max_tokens;
+    warn(`max_tokens sent as max_completion_tokens: ${d.upstreamModel} refuses max_tokens.`, "max_tokens");
+  }
   if (stream) {
     body.stream = true;
     // Always ask for the usage chunk: clients get it per the contract, and token limits settle on it.
@@ -30,6 +43,10 @@ export function upstreamBody(req: ChatRequest, d: Deployment, stream: boolean): 
   return JSON.stringify(body);
 }
 
+function isEmbeddings(v: unknown): v is EmbeddingsResponse {
+  return !!v && typeof v === "object" && Array.isArray((v as { data?: unknown }).data) && typeof (v as { usage?: unknown }).usage === "object";
+}
+
 function isCompletion(v: unknown): v is ChatCompletion {
   return !!v && typeof v === "object" && Array.isArray((v as { choices?: unknown }).choices);
 }
@@ -38,7 +55,7 @@ function isCompletion(v: unknown): v is ChatCompletion {
 export function openAICompatible(name: string, opts: OpenAICompatibleOptions): Provider {
   const mapError = opts.mapError ?? mapOpenAIError;
   const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) =>
-    upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream) }, ctx, mapError);
+    upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream, ctx.warn) }, ctx, mapError);
   return {
     name,
     async complete(req, d, ctx) {
@@ -58,6 +75,14 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
       }
       return passthroughStream(res.body, ctx.publicModel, ctx, opts.streamFilter?.());
     },
+    async embed(req, d, ctx) {
+      // Passed through as the client sent it (base64 stays base64: OpenAI's own encoding), with the upstream model.
+      const res = await upstreamFetch({ url: opts.embeddingsUrl(d), headers: opts.headers, body: JSON.stringify({ ...req, model: d.upstreamModel }) }, ctx, mapError);
+      const body = await readJson(res, ctx);
+      if (!isEmbeddings(body)) throw upstreamFailed("The provider returned an unexpected embeddings response shape.");
+      body.model = ctx.publicModel;
+      return body;
+    },
   };
 }
 
@@ -68,8 +93,10 @@ export function authHeaders(config: ProviderConfig, auth: Record<string, string>
 export const createOpenAIProvider: ProviderFactory = (name, config) => {
   const base = (config.base_url ?? "https://api.openai.com/v1").replace(/\/+$/, "");
   const url = `${base}/chat/completions`;
+  const embeddings = `${base}/embeddings`;
   return openAICompatible(name, {
     chatUrl: () => url,
+    embeddingsUrl: () => embeddings,
     headers: authHeaders(config, config.api_key ? { authorization: `Bearer ${config.api_key}` } : {}),
   });
 };
