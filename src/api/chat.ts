@@ -126,6 +126,7 @@ async function dispatchChat(
     // The delivered text is only kept (and tokenised, in folds) when tokens are metered for this key.
     meter: newMeter(admission.metersTokens ? countTextTokens : null),
     warn: warnings.warn,
+    warnings,
     maxResponseBytes: deps.config.server.max_upstream_response_bytes,
   };
   // Logged only when something was noted, so the common line stays short.

@@ -50,8 +50,7 @@ async function handleEmbeddings(request: Request, limit: number, maxDepth: numbe
   s.log.upstream_model = route.deployment.upstreamModel;
   s.log.stream = false;
   // Refused before it counts against any limit: the model cannot answer it at all.
-  const embed = route.provider.embed?.bind(route.provider);
-  if (!embed) throw invalidRequest(`The model '${body.model}' does not support embeddings (its provider has no embeddings API).`, "model");
+  if (!route.provider.embed) throw invalidRequest(`The model '${body.model}' does not support embeddings (its provider has no embeddings API).`, "model");
 
   let promptTokens = 0;
   const admission = await deps.limiter.admit({ principal, model: body.model, estimateTokens: () => (promptTokens = inputTokens(body)) });
@@ -71,15 +70,17 @@ async function handleEmbeddings(request: Request, limit: number, maxDepth: numbe
       meter: newMeter(),
       maxResponseBytes: deps.config.server.max_upstream_response_bytes,
       warn: warnings.warn,
+    warnings,
     };
-    // One deployment, no retries: routing's attempt loop speaks chat only (see README, embeddings).
-    const result = await embed(body, route.deployment, ctx);
+    // Retries, fallbacks and breakers as for chat.
+    const routed = await deps.router.embed(route, body, ctx, (f) => Object.assign(s.log, f));
+    const result = routed.result;
     admission.settle(result.usage.total_tokens);
     s.log.tokens_in = result.usage.prompt_tokens;
     s.log.tokens_out = 0;
     s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;
     logRequest(deps.logger, s, 200);
-    const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": s.id, ...admission.headers, [DEPLOYMENT_HEADER]: `${route.deployment.provider}/${route.deployment.upstreamModel}` };
+    const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": s.id, ...admission.headers, [DEPLOYMENT_HEADER]: routed.label };
     const named = warnings.header();
     if (named) headers[WARNINGS_HEADER] = named;
     return new Response(JSON.stringify(result), { headers });

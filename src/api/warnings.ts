@@ -14,6 +14,9 @@ export interface RequestWarnings {
   warn(message: string, param?: string): void;
   /** The header value, or undefined when no parameter was dropped or altered. */
   header(): string | undefined;
+  /** A point to come back to, and the way back (routing forgets a failed attempt's notes). */
+  mark(): number;
+  rewind(mark: number): void;
 }
 
 /** Header values must be visible ASCII on one line; `;` separates entries, so it cannot appear inside one. */
@@ -32,5 +35,14 @@ export function requestWarnings(mode: UnsupportedParams = "drop"): RequestWarnin
       if (param !== undefined && !named.includes(message)) named.push(message);
     },
     header: () => (named.length > 0 ? named.map(headerSafe).join("; ") : undefined),
+    mark: () => all.length,
+    rewind(mark) {
+      const dropped = all.splice(mark);
+      for (const m of dropped) {
+        // Named once even when noted twice: keep a name an earlier, kept note still stands for.
+        const i = named.indexOf(m);
+        if (i !== -1 && !all.includes(m)) named.splice(i, 1);
+      }
+    },
   };
 }

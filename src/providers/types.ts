@@ -30,6 +30,8 @@ export interface CallContext {
    * with `unsupported_params: error` throws a 400 naming that parameter instead.
    */
   warn: (message: string, param?: string) => void;
+  /** Lets routing forget the warnings of an attempt that failed (only the answering attempt's are named). */
+  warnings?: { mark(): number; rewind(mark: number): void };
   /** The largest JSON answer, or single stream event, accepted from the provider (decoded); default 32 MiB. */
   maxResponseBytes?: number;
 }

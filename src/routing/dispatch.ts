@@ -1,7 +1,7 @@
 // The attempt loop: pick a target, call it, retry or fail over on retryable failures, fall back to other models — all before the first byte.
 import type { AttemptFailure, RequestLogLine } from "../observability/log.ts";
-import { GatewayError, upstreamFailed } from "../openai/errors.ts";
-import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
+import { GatewayError, invalidRequest, upstreamFailed } from "../openai/errors.ts";
+import type { ChatCompletion, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
 import { classifyFailure } from "../providers/http.ts";
 import type { CallContext, Deployment } from "../providers/types.ts";
 import type { ModelPlan, Target } from "./plan.ts";
@@ -39,6 +39,19 @@ export function completeCall(req: ChatRequest): Call<ChatCompletion> {
     t.health.end(true);
     a.dispose();
     return completion;
+  };
+}
+
+/** Embeddings on one target: a provider without an embeddings API is the request's fault (400), never retried. */
+export function embedCall(req: EmbeddingsRequest): Call<EmbeddingsResponse> {
+  return async (t, a) => {
+    if (!t.provider.embed) throw invalidRequest(`The model '${a.ctx.publicModel}' does not support embeddings (its provider has no embeddings API).`, "model");
+    const t0 = performance.now();
+    const result = await t.provider.embed(req, t.deployment, a.ctx);
+    t.health.succeeded(performance.now() - t0);
+    t.health.end(true);
+    a.dispose();
+    return result;
   };
 }
 
@@ -166,12 +179,15 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
       log(fields);
       const t0 = performance.now();
       target.health.begin();
+      // What this attempt's translation warned about is forgotten if it fails: the header describes the answer given.
+      const warned = ctx.warnings?.mark();
       try {
         const result = await call(target, attempt);
         return { result, deployment: target.deployment, label: target.label };
       } catch (err) {
         attempt.dispose();
         resetMeter(ctx.meter);
+        if (warned !== undefined) ctx.warnings!.rewind(warned);
         if (!(err instanceof GatewayError) && !attempt.ctx.signal.aborted) {
           // Not a provider failure: network and provider errors arrive typed (providers/http.ts), so this is the
           // gateway's own bug (a translation that threw). It must not count against the deployment, nor be retried

@@ -1,9 +1,9 @@
 // Model id → deployments, built at start-up; dispatch with retries and fallbacks only before the first byte, within the deadline.
 import type { Config, ModelConfig } from "../config/schema.ts";
-import type { ChatCompletion, ChatRequest } from "../openai/schemas.ts";
+import type { ChatCompletion, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
 import type { CallContext, Deployment, Provider } from "../providers/types.ts";
 import type { TargetStatus } from "./breaker.ts";
-import { completeCall, dispatch, streamCall, type DispatchDeps, type OpenedStream, type Routed, type RoutingLog } from "./dispatch.ts";
+import { completeCall, dispatch, embedCall, streamCall, type DispatchDeps, type OpenedStream, type Routed, type RoutingLog } from "./dispatch.ts";
 import { buildPlans, type ModelPlan } from "./plan.ts";
 import { realSleep, type Sleep } from "./retry.ts";
 
@@ -38,6 +38,8 @@ export interface Router {
   complete(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<ChatCompletion>>;
   /** An SSE byte stream, committed once its first chunk arrived; after that, failures end the stream with an error event. */
   stream(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<OpenedStream>>;
+  /** Embeddings from the first deployment (of the model, then of its fallbacks) that answers, with the same retries. */
+  embed(route: Route, req: EmbeddingsRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<EmbeddingsResponse>>;
   /** Every deployment's breaker state, error counts and latency, for GET /health/providers. */
   health(): TargetStatus[];
 }
@@ -74,6 +76,7 @@ export function buildRouter(config: Config, providers: Map<string, Provider>, de
     models: () => config.models,
     complete: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, completeCall(req), log),
     stream: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, streamCall(req), log),
+    embed: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, embedCall(req), log),
     health: () => [...health.values()].map((h) => h.status()),
   };
 }

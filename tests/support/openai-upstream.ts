@@ -132,6 +132,10 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       if (url.pathname === "/v1/embeddings" && req.method === "POST") {
         const body = (await req.json()) as Record<string, unknown>;
         calls.push({ path: url.pathname, headers, body, aborted: false });
+        const forced = script.shift();
+        if (typeof forced === "number") {
+          return new Response(errorBody("The server had an error while processing your request.", "server_error", null), { status: forced, headers: { "content-type": "application/json" } });
+        }
         const a = openAIEmbeddings(body, `${String(body.model)}`);
         return Response.json(a.body, { status: a.status });
       }
