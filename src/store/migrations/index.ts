@@ -1,0 +1,102 @@
+// Versioned schema migrations, as code so they are inside the compiled executable; one list, two SQL dialects.
+//
+// Rules: a migration, once released, never changes (add a new one); each runs in one transaction with its version
+// recorded in schema_migrations; both dialects get the same tables and columns.
+
+export type Dialect = "sqlite" | "postgres";
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements, run in order inside the migration's transaction. */
+  up(d: Dialect): string[];
+}
+
+const serial = (d: Dialect) => (d === "postgres" ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
+const real = (d: Dialect) => (d === "postgres" ? "DOUBLE PRECISION" : "REAL");
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "keys, usage events, daily totals, audit log",
+    up: (d) => [
+      // One row per named counter; key_version grows with every key change (propagation polls it).
+      `CREATE TABLE meta (name TEXT PRIMARY KEY, value BIGINT NOT NULL)`,
+      `INSERT INTO meta (name, value) VALUES ('key_version', 0)`,
+      `CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        old_hash TEXT,
+        old_hash_until BIGINT,
+        status TEXT NOT NULL,
+        models TEXT,
+        rpm INTEGER,
+        tpm INTEGER,
+        max_concurrent INTEGER,
+        budget_micros BIGINT,
+        budget_period TEXT,
+        expires_at BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        metadata TEXT NOT NULL,
+        version BIGINT NOT NULL
+      )`,
+      // A name is unique among keys that are not revoked.
+      `CREATE UNIQUE INDEX api_keys_live_name ON api_keys (name) WHERE status <> 'revoked'`,
+      `CREATE INDEX api_keys_version ON api_keys (version)`,
+      `CREATE TABLE usage_events (
+        seq ${serial(d)},
+        id TEXT NOT NULL UNIQUE,
+        request_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        key_id TEXT NOT NULL,
+        key_name TEXT NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT,
+        upstream_model TEXT,
+        stream SMALLINT NOT NULL,
+        status INTEGER NOT NULL,
+        prompt_tokens BIGINT NOT NULL,
+        cached_tokens BIGINT NOT NULL,
+        completion_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        cost_micros BIGINT NOT NULL,
+        latency_ms ${real(d)} NOT NULL,
+        ttfb_ms ${real(d)},
+        usage_source TEXT NOT NULL
+      )`,
+      // Newest-first pages, overall and per key or model, and pruning by age.
+      `CREATE INDEX usage_events_time ON usage_events (created_at, seq)`,
+      `CREATE INDEX usage_events_key_time ON usage_events (key_id, created_at, seq)`,
+      `CREATE INDEX usage_events_model_time ON usage_events (model, created_at, seq)`,
+      // Maintained as events land: usage queries and budget recovery read these, never the raw events.
+      `CREATE TABLE daily_totals (
+        day TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        key_name TEXT NOT NULL,
+        requests BIGINT NOT NULL,
+        errors BIGINT NOT NULL,
+        prompt_tokens BIGINT NOT NULL,
+        cached_tokens BIGINT NOT NULL,
+        completion_tokens BIGINT NOT NULL,
+        reasoning_tokens BIGINT NOT NULL,
+        cost_micros BIGINT NOT NULL,
+        PRIMARY KEY (day, key_id, model)
+      )`,
+      `CREATE INDEX daily_totals_key_day ON daily_totals (key_id, day)`,
+      `CREATE TABLE audit_log (
+        seq ${serial(d)},
+        at BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        key_id TEXT,
+        detail TEXT NOT NULL
+      )`,
+      `CREATE INDEX audit_log_time ON audit_log (at, seq)`,
+    ],
+  },
+];
+
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
