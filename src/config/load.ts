@@ -69,6 +69,9 @@ export function buildConfig(raw: unknown, source: string, env: Record<string, st
     keys: c.keys ?? [],
     rate_limit: Value.Default(ConfigSchema.properties.rate_limit, c.rate_limit ?? {}) as Config["rate_limit"],
     routing: Value.Default(ConfigSchema.properties.routing, c.routing ?? {}) as Config["routing"],
+    prices: c.prices ?? {},
+    store: Value.Default(ConfigSchema.properties.store, c.store ?? {}) as Config["store"],
+    usage: Value.Default(ConfigSchema.properties.usage, c.usage ?? {}) as Config["usage"],
     source,
   };
   checkReferences(config);
@@ -113,6 +116,9 @@ function checkReferences(c: Config): void {
       if (!ids.has(m)) throw new ConfigError(`keys[${i}].limits.${m}: no model with id '${m}'`);
     }
   });
+  for (const m of Object.keys(c.prices)) {
+    if (!ids.has(m)) throw new ConfigError(`prices.${m}: no model with id '${m}'`);
+  }
   if (c.rate_limit.store === "redis" && !c.rate_limit.redis_url) {
     throw new ConfigError("rate_limit.redis_url: required when rate_limit.store is redis");
   }

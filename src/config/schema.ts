@@ -167,6 +167,34 @@ export const RoutingSchema = T.Object(
   closed,
 );
 
+/** USD per million tokens for one public model id (overrides the built-in table). */
+export const PriceSchema = T.Object(
+  {
+    input_per_mtok: T.Number({ minimum: 0 }),
+    output_per_mtok: T.Number({ minimum: 0 }),
+    /** Default: input_per_mtok. */
+    cached_input_per_mtok: T.Optional(T.Number({ minimum: 0 })),
+  },
+  closed,
+);
+export type PriceConfig = Static<typeof PriceSchema>;
+
+/** Where keys created at run time, usage events and budget spend live. */
+export const StoreSchema = T.Object(
+  {
+    url: T.String({ default: "sqlite://./switchboard.db", pattern: "^(sqlite|postgres|postgresql)://" }),
+  },
+  closed,
+);
+
+export const UsageSchema = T.Object(
+  {
+    /** Usage events older than this are pruned; daily totals are kept. */
+    retention_days: PosInt({ default: 90 }),
+  },
+  closed,
+);
+
 export const ConfigSchema = T.Object(
   {
     server: T.Optional(ServerSchema),
@@ -175,6 +203,9 @@ export const ConfigSchema = T.Object(
     keys: T.Optional(T.Array(KeySchema)),
     rate_limit: T.Optional(RateLimitSchema),
     routing: T.Optional(RoutingSchema),
+    prices: T.Optional(T.Record(T.String({ minLength: 1 }), PriceSchema)),
+    store: T.Optional(StoreSchema),
+    usage: T.Optional(UsageSchema),
   },
   closed,
 );
@@ -188,6 +219,10 @@ export interface Config {
   keys: KeyConfig[];
   rate_limit: Static<typeof RateLimitSchema>;
   routing: Static<typeof RoutingSchema>;
+  /** Price overrides per public model id. */
+  prices: Record<string, PriceConfig>;
+  store: Static<typeof StoreSchema>;
+  usage: Static<typeof UsageSchema>;
   /** Where it came from, for the start-up banner. */
   source: string;
 }

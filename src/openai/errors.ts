@@ -18,6 +18,8 @@ export type ErrorKind =
   | "limits_unavailable"
   | "provider_busy"
   | "shutting_down"
+  | "budget_exceeded"
+  | "price_unknown"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -108,6 +110,9 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   // A provider's max_concurrent is full and the wait in line ran out: the gateway protecting it, not its failure.
   provider_busy: { status: 503, type: "server_error", code: "provider_busy" },
   shutting_down: { status: 503, type: "server_error", code: "server_shutting_down" },
+  // A budget is not a rate limit: OpenAI's own "out of credit" answer, which SDKs do not retry (see below).
+  budget_exceeded: { status: 429, type: "insufficient_quota", code: "budget_exceeded" },
+  price_unknown: { status: 400, type: "invalid_request_error", code: "price_unknown" },
   internal: { status: 500, type: "server_error", code: null },
 };
 
@@ -128,7 +133,11 @@ export function toErrorResponse(err: unknown, extraHeaders?: Record<string, stri
   const g = err instanceof GatewayError ? err : new GatewayError("internal", "The gateway hit an internal error.");
   const m = mapping(g);
   const headers: Record<string, string> = { "content-type": "application/json", ...extraHeaders, ...g.init.headers };
-  if (m.status === 429 || g.init.retryAfter !== undefined) {
+  if (g.kind === "budget_exceeded") {
+    // Retrying cannot help until the window resets (maybe weeks away); the OpenAI SDKs obey this header and would
+    // otherwise sleep out any Retry-After we sent.
+    headers["x-should-retry"] = "false";
+  } else if (m.status === 429 || g.init.retryAfter !== undefined) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(g.init.retryAfter ?? 1)));
   }
   return new Response(JSON.stringify(errorBody(g)), { status: m.status, headers });
