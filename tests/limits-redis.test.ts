@@ -188,7 +188,7 @@ describe("settles that fail during an outage are retried when the store returns"
     const proxy = startTcpProxy(redis.port);
     const logger = createMemoryLogger();
     const l = createRedisLimiter({ url: `redis://127.0.0.1:${proxy.port}`, timeoutMs: 300, onStoreError: "deny", logger, leaseMs: 600_000, prefix: "retry:" });
-    const p: Principal = { name: "retry", config: { name: "retry", max_concurrent: 1 }, allowed: null };
+    const p: Principal = { id: "key_retry", name: "retry", source: "config", config: { name: "retry", max_concurrent: 1 }, allowed: null, budget: null };
     const admit = () => l.admit({ principal: p, model: "m", estimateTokens: () => 0 });
     try {
       const a = await admit();

@@ -46,7 +46,7 @@ const stores: [string, (o?: MakeOpts) => Limiter][] = [
   ],
 ];
 
-const key = (name: string, c: Omit<KeyConfig, "name"> = {}): Principal => ({ name, config: { name, ...c }, allowed: null });
+const key = (name: string, c: Omit<KeyConfig, "name"> = {}): Principal => ({ id: `key_${name}`, name, source: "config", config: { name, ...c }, allowed: null, budget: null });
 const est = (n: number) => () => n;
 const noTokens = () => {
   throw new Error("estimateTokens must not be called without a tpm limit");

@@ -1,24 +1,50 @@
-// Gateway keys: a Map from sha256 hash to key entry, built at start; bearer lookup with a constant-time compare.
+// Gateway keys: a Map from sha256 hash to key entry (config keys built at start, store keys swapped in on change); bearer lookup with a constant-time compare.
 import { timingSafeEqual } from "node:crypto";
 import type { Config, KeyConfig } from "../config/schema.ts";
 import { unauthorized } from "../openai/errors.ts";
 
 export interface Principal {
+  /** Stable id: `key_…` (config keys: derived from the name, so usage history survives restarts). */
+  id: string;
   name: string;
+  /** `config`: from the YAML file (read-only through the admin API); `api`: created at run time. */
+  source: "config" | "api";
   config: KeyConfig;
   /** null: every model; otherwise the allow-list. */
   allowed: ReadonlySet<string> | null;
+  /** The key's budget in whole micro-USD, or null. */
+  budget: { limitMicros: number; period: "day" | "week" | "month" | "total" } | null;
 }
+
+/** One secret the ring accepts. A store key has one, or two during a rotation's grace period. */
+export interface KeyEntry {
+  digest: Uint8Array;
+  principal: Principal;
+  /** Refused with its own message while blocked. */
+  blocked?: boolean;
+  /** Epoch ms after which the key (or this old secret) no longer authenticates; null: never. */
+  expiresAt?: number | null;
+}
+
+/** The id of a config key: derived from its name, stable across restarts and instances. */
+export const configKeyId = (name: string): string => `key_cfg_${Bun.SHA256.hash(`config/${name}`, "hex").slice(0, 20)}`;
+
+/** A config key's budget (USD in the YAML) in micro-USD. */
+const budgetOf = (k: KeyConfig): Principal["budget"] => (k.budget ? { limitMicros: Math.round(k.budget.usd * 1_000_000), period: k.budget.period } : null);
 
 /** One native call per request (no hasher object); the bytes for the constant-time compare. */
 export const sha256 = (s: string): Uint8Array => Bun.SHA256.hash(s) as Uint8Array;
 const hex = (b: Uint8Array): string => Buffer.prototype.toString.call(b as Buffer, "hex");
 
 export interface KeyRing {
-  /** Whether any key is configured (without keys the gateway only serves loopback, unauthenticated). */
+  /** Whether any key exists, in the config or the store (without keys the gateway only serves loopback, unauthenticated). */
   readonly enabled: boolean;
   /** Resolves the Authorization header to a principal, or throws the 401. */
   authenticate(authorization: string | null): Principal;
+  /** The config keys' principals, in config order. */
+  configured(): readonly Principal[];
+  /** Replaces every store key's entries at once (a fresh Map, swapped in: a request never sees half a change). */
+  setStoreKeys(entries: readonly KeyEntry[]): void;
 }
 
 // Module-level: a regex literal inside the function would allocate a RegExp object per request.
@@ -36,20 +62,32 @@ export function configuredDigest(key: string | undefined, keySha256: string | un
   return null;
 }
 
-const ANONYMOUS: Principal = { name: "anonymous", config: { name: "anonymous" }, allowed: null };
+const ANONYMOUS: Principal = { id: "anonymous", name: "anonymous", source: "config", config: { name: "anonymous" }, allowed: null, budget: null };
 
 export function buildKeyRing(config: Config): KeyRing {
-  const byHash = new Map<string, { digest: Uint8Array; principal: Principal }>();
+  const fromConfig = new Map<string, KeyEntry>();
+  const configured: Principal[] = [];
   for (const k of config.keys) {
     // Config load requires one of key and key_sha256 on every key.
     const digest = configuredDigest(k.key, k.key_sha256)!;
-    byHash.set(hex(digest), { digest, principal: { name: k.name, config: k, allowed: k.models ? new Set(k.models) : null } });
+    const principal: Principal = { id: configKeyId(k.name), name: k.name, source: "config", config: k, allowed: k.models ? new Set(k.models) : null, budget: budgetOf(k) };
+    configured.push(principal);
+    fromConfig.set(hex(digest), { digest, principal });
   }
-  const enabled = byHash.size > 0;
+  let byHash = fromConfig;
   return {
-    enabled,
+    get enabled() {
+      return byHash.size > 0;
+    },
+    configured: () => configured,
+    setStoreKeys(entries) {
+      const next = new Map(fromConfig);
+      // A config key wins over a store key with the same secret (the config is the operator's word).
+      for (const e of entries) if (!next.has(hex(e.digest))) next.set(hex(e.digest), e);
+      byHash = next;
+    },
     authenticate(authorization) {
-      if (!enabled) return ANONYMOUS;
+      if (byHash.size === 0) return ANONYMOUS;
       if (!authorization) throw unauthorized("Missing API key. Send it as 'Authorization: Bearer <key>'.");
       const token = bearerToken(authorization);
       if (!token) throw unauthorized("Malformed Authorization header. Send it as 'Authorization: Bearer <key>'.");
@@ -58,6 +96,8 @@ export function buildKeyRing(config: Config): KeyRing {
       // The map is keyed by the hash (which reveals nothing of the key); the compare below keeps the final
       // check constant-time whatever the lookup did.
       if (!hit || !timingSafeEqual(hit.digest, digest)) throw unauthorized("Incorrect API key provided.");
+      if (hit.expiresAt != null && Date.now() >= hit.expiresAt) throw unauthorized("This API key has expired.");
+      if (hit.blocked) throw unauthorized("This API key is blocked.");
       return hit.principal;
     },
   };

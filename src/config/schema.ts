@@ -120,6 +120,14 @@ export const ModelSchema = T.Object(
 );
 export type ModelConfig = Static<typeof ModelSchema>;
 
+export const BudgetSchema = T.Object(
+  {
+    usd: T.Number({ exclusiveMinimum: 0 }),
+    period: T.Union([T.Literal("day"), T.Literal("week"), T.Literal("month"), T.Literal("total")]),
+  },
+  closed,
+);
+
 export const KeySchema = T.Object(
   {
     name: T.String({ minLength: 1 }),
@@ -131,6 +139,8 @@ export const KeySchema = T.Object(
     models: T.Optional(T.Array(T.String({ minLength: 1 }))),
     /** Per-model limits inside this key, e.g. `{ gpt-4o: { rpm: 10 } }`. */
     limits: T.Optional(T.Record(T.String(), LimitsSchema)),
+    /** Spend limit in USD per calendar window (UTC). */
+    budget: T.Optional(BudgetSchema),
   },
   closed,
 );

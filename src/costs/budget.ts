@@ -1,9 +1,8 @@
 // Budget windows (UTC calendar: day, week from Monday, month from the 1st, total), the reservation arithmetic, and the refusal.
 import { GatewayError } from "../openai/errors.ts";
-import type { BudgetPeriod } from "../store/store.ts";
 import { ratesFor, type Price } from "./prices.ts";
 
-export type { BudgetPeriod };
+export type BudgetPeriod = "day" | "week" | "month" | "total";
 export const BUDGET_PERIODS: readonly BudgetPeriod[] = ["day", "week", "month", "total"];
 
 /** A key's budget, in whole micro-USD. */
@@ -61,6 +60,13 @@ export function reservationMicros(price: Price, promptTokens: number, completion
   const r = ratesFor(price, promptTokens);
   return Math.ceil(Math.max(0, promptTokens) * r.input + Math.max(0, completionAllowance) * r.output);
 }
+
+/** `YYYY-MM-DD` of the window's first day (the store's daily totals are summed from it). */
+export const windowStartDay = (period: BudgetPeriod, now: number): string => new Date(windowStart(period, now)).toISOString().slice(0, 10);
+
+/** The failure when a window's spend cannot be recovered (the store is unreachable): refused, never guessed as 0. */
+export const spendUnavailable = (cause: unknown) =>
+  new GatewayError("limits_unavailable", "The key's budget spend cannot be read right now (the store is unreachable). Retry shortly.", { retryAfter: 1, cause });
 
 /** Whether a reservation fits: settled spend plus outstanding reservations plus this one stays within the limit. */
 export const fits = (limitMicros: number, spentMicros: number, heldMicros: number, reserveMicros: number): boolean =>

@@ -1,7 +1,7 @@
 // Builds the configured limiter (rate_limit.store) once at start.
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../observability/log.ts";
-import type { Limiter } from "./limiter.ts";
+import type { Limiter, SpendSource } from "./limiter.ts";
 import { createMemoryLimiter } from "./memory-store.ts";
 import { createRedisLimiter } from "./redis-store.ts";
 import { configMetersTokens, loadTokenizer } from "./estimate.ts";
@@ -16,7 +16,8 @@ export function slotLeaseMs(config: Config): number {
   return Math.max(...deadlines) + 60_000;
 }
 
-export function createLimiter(config: Config, deps: { logger: Logger }): Limiter {
+/** `spend` recovers a budget window's spend from the store (at start-up, in a new window, after Redis lost it). */
+export function createLimiter(config: Config, deps: { logger: Logger; spend?: SpendSource }): Limiter {
   const rl = config.rate_limit;
   if (configMetersTokens(config)) loadTokenizer();
   if (rl.store === "redis") {
@@ -28,7 +29,8 @@ export function createLimiter(config: Config, deps: { logger: Logger }): Limiter
       leaseMs: slotLeaseMs(config),
       defaults: rl.defaults,
       logger: deps.logger,
+      spend: deps.spend,
     });
   }
-  return createMemoryLimiter({ defaults: rl.defaults });
+  return createMemoryLimiter({ defaults: rl.defaults, spend: deps.spend });
 }

@@ -1,7 +1,27 @@
 // The Limiter contract shared by every store, the limits that apply to a request, and the headers and 429s built from a store's answer.
 import type { Principal } from "../auth/keys.ts";
 import type { KeyConfig, Limits } from "../config/schema.ts";
+import type { BudgetPeriod } from "../costs/budget.ts";
 import { rateLimited } from "../openai/errors.ts";
+
+/** A key's budget as a request sees it: the reservation is this request's highest possible cost. */
+export interface BudgetQuery {
+  keyId: string;
+  keyName: string;
+  limitMicros: number;
+  period: BudgetPeriod;
+  /** Micro-USD held until the request settles (0 when only looking). */
+  reserveMicros: number;
+}
+
+/** A key's spend in its current budget window: settled, and held by requests in flight. */
+export interface BudgetSpend {
+  spentMicros: number;
+  heldMicros: number;
+}
+
+/** Where a budget window's spend is recovered from when no counter holds it (start-up, a new window, Redis emptied). */
+export type SpendSource = (keyId: string, fromDay: string) => Promise<number>;
 
 export interface LimitQuery {
   principal: Principal;
@@ -12,6 +32,8 @@ export interface LimitQuery {
    * tokenising a prompt costs, and keys without tpm should not pay for it.
    */
   estimateTokens: () => number;
+  /** The key's budget, when it has one: reserved atomically with the other limits. */
+  budget?: BudgetQuery;
 }
 
 /** An admitted request. `settle` must be called once when the request ends, however it ends; later calls do nothing. */
@@ -20,8 +42,11 @@ export interface Admission {
   headers: Record<string, string>;
   /** Whether tokens are metered for this request (a tpm limit applies): only then does `settle` need a count. */
   readonly metersTokens: boolean;
-  /** Replaces the token reservation with what was used (null: unknown, keep the reservation) and frees the concurrency slot. */
-  settle(usedTokens: number | null): void;
+  /**
+   * Replaces the token reservation with what was used (null: unknown, keep the reservation), the budget reservation
+   * with the real cost in micro-USD (null or absent: unknown, the reservation is charged), and frees the concurrency slot.
+   */
+  settle(usedTokens: number | null, costMicros?: number | null): void;
 }
 
 export interface LimiterStats {
@@ -37,6 +62,8 @@ export interface Limiter {
   admit(q: LimitQuery): Promise<Admission>;
   /** The key's current x-ratelimit-* headers without consuming anything (for responses that are not calls). */
   peek(principal: Principal, model?: string): Promise<Record<string, string>>;
+  /** A budget's spend in its current window (recovered from the store when no counter holds it yet). */
+  budgetSpend(budget: Omit<BudgetQuery, "reserveMicros">): Promise<BudgetSpend>;
   stats(): LimiterStats;
   close(): Promise<void>;
 }
@@ -49,6 +76,8 @@ export interface StoreOptions {
   defaults?: Limits;
   now?: () => number;
   windowMs?: number;
+  /** Budget recovery (the store's daily totals); without it a window's spend starts at 0. */
+  spend?: SpendSource;
 }
 
 /**

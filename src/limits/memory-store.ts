@@ -16,6 +16,8 @@ import {
   type ScopeSnapshot,
   type StoreOptions,
 } from "./limiter.ts";
+import { budgetExceeded } from "../costs/budget.ts";
+import { MemoryBudgets, type BudgetCounter } from "./memory-budget.ts";
 
 /**
  * One scope's state. Both logs are append-only arrays read from a head index, oldest first: the window is
@@ -118,6 +120,7 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
     if (!c) counters.set(s.id, (c = new Counters()));
     return c;
   };
+  const budgets = new MemoryBudgets(opts.spend, now);
   const unlimited: Admission = { headers: {}, metersTokens: false, settle() {} };
   /** The headers of these scopes now, consuming nothing. */
   const current = (scopes: readonly Scope[]) => {
@@ -135,11 +138,17 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
   return {
     async admit(q: LimitQuery): Promise<Admission> {
       const scopes = resolve(q.principal, q.model);
-      if (scopes.length === 0) return unlimited;
+      const b = q.budget;
+      if (scopes.length === 0 && !b) return unlimited;
       const estimate = reservation(scopes, q);
       const metersTokens = estimate > 0;
       if (exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, current(scopes));
+      // Recovering a window's spend may await the store: done before the atomic section, never inside it.
+      const pending = b ? budgets.counter(b) : null;
+      const budget: BudgetCounter | null = pending instanceof Promise ? await pending : pending;
       // From here to the end of recording nothing awaits: check-and-record is atomic within the process.
+      // The budget first: a request it refuses should not be told to retry after a rate-limit wait.
+      if (b && budget && !MemoryBudgets.fits(budget, b)) throw budgetExceeded(b.keyName, b, budget.spent + budget.held, b.reserveMicros, now());
       const t = now();
       const cs = scopes.map(countersOf);
       cs.forEach((c) => c.prune(t, w));
@@ -151,14 +160,16 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
         if (s.concurrent > 0) c.inflight++;
         return s.tpm > 0 ? c.addTokens(t, estimate) : -1;
       });
+      if (b && budget) MemoryBudgets.hold(budget, b.reserveMicros);
       const headers = rateHeaders(scopes, scopes.map((s, i) => cs[i]!.snapshot(s, t, w, 0)));
       let settled = false;
       return {
         headers,
         metersTokens,
-        settle(used) {
+        settle(used, cost) {
           if (settled) return;
           settled = true;
+          if (b && budget) MemoryBudgets.settle(budget, b.reserveMicros, cost ?? null);
           const at = now();
           scopes.forEach((s, i) => {
             const c = cs[i]!;
@@ -180,6 +191,7 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
       const scopes = resolve(principal, model);
       return scopes.length === 0 ? {} : current(scopes);
     },
+    budgetSpend: (b) => budgets.spendOf(b),
     stats: () => ({ store: "memory", storeErrors: 0, storeDown: false }),
     async close() {},
   };

@@ -19,11 +19,78 @@ else
   now = tonumber(ARGV[1])
 end`;
 
+// ---- Budgets: part of the same scripts, so a reservation is atomic with rpm, tpm and concurrency.
+// Two more keys after the scopes' (same hash tag): bh HASH {spent, held, h:<request id> → reserved micro-USD} and
+// bz ZSET of reservations (member = request id, score = lease expiry). ARGV after the scopes' limits:
+// admit: flag ('1' = budget), limit, reserve, seed ('' = unknown), ttl ms, lease ms; settle: flag, cost (-1 = unknown).
+// A window's key is created from the seed the gateway read from the store; missing and unseeded → state 2 (ask again).
+// A reservation whose lease ran out belonged to an instance that died mid-request: charged, never silently freed.
+const BUDGET_CHECK = `
+local bstate, bspent, bheld = 0, 0, 0
+local ba = 7 + n * 3
+local bud = ARGV[ba + 1] == '1'
+local bk, bz = KEYS[n * 4 + 1], KEYS[n * 4 + 2]
+local breserve = 0
+if bud then
+  local blimit, bseed, bttl = tonumber(ARGV[ba + 2]), ARGV[ba + 4], tonumber(ARGV[ba + 5])
+  breserve = tonumber(ARGV[ba + 3])
+  if redis.call('EXISTS', bk) == 0 then
+    if bseed == '' then
+      bstate = 2
+    else
+      redis.call('HSET', bk, 'spent', bseed, 'held', 0)
+      redis.call('PEXPIRE', bk, bttl)
+    end
+  end
+  if bstate == 0 then
+    local gone = redis.call('ZRANGEBYSCORE', bz, '-inf', now)
+    for j = 1, #gone do
+      local amt = tonumber(redis.call('HGET', bk, 'h:' .. gone[j])) or 0
+      redis.call('HDEL', bk, 'h:' .. gone[j])
+      redis.call('HINCRBY', bk, 'held', -amt)
+      redis.call('HINCRBY', bk, 'spent', amt)
+    end
+    if #gone > 0 then redis.call('ZREMRANGEBYSCORE', bz, '-inf', now) end
+    bspent = tonumber(redis.call('HGET', bk, 'spent')) or 0
+    bheld = tonumber(redis.call('HGET', bk, 'held')) or 0
+    if bspent + bheld + breserve > blimit then bstate = 1 end
+  end
+  if bstate ~= 0 then ok = false end
+end`;
+
+const BUDGET_HOLD = `
+  if bud then
+    local bttl, blease = tonumber(ARGV[ba + 5]), tonumber(ARGV[ba + 6])
+    redis.call('HSET', bk, 'h:' .. id, breserve)
+    redis.call('HINCRBY', bk, 'held', breserve)
+    redis.call('ZADD', bz, now + blease, id)
+    redis.call('PEXPIRE', bk, bttl)
+    redis.call('PEXPIRE', bz, bttl)
+    bheld = bheld + breserve
+  end`;
+
+const BUDGET_SETTLE = `
+local ba = 7 + n * 3
+if ARGV[ba + 1] == '1' then
+  local bk, bz = KEYS[n * 4 + 1], KEYS[n * 4 + 2]
+  local reserved = tonumber(redis.call('HGET', bk, 'h:' .. id))
+  -- settled once: a retried settle finds the reservation gone
+  if reserved then
+    local cost = tonumber(ARGV[ba + 2])
+    if cost < 0 then cost = reserved end
+    redis.call('HDEL', bk, 'h:' .. id)
+    redis.call('ZREM', bz, id)
+    redis.call('HINCRBY', bk, 'held', -reserved)
+    redis.call('HINCRBY', bk, 'spent', cost)
+  end
+end`;
+
 /**
- * KEYS: 4 per scope (r, t, h, c). ARGV: [1] now or '', [2] window ms, [3] request id, [4] lease ms, [5] tokens to
- * reserve, [6] 1 = record if admitted, 0 = only look (peek), [7] scope count, then per scope rpm, tpm, concurrency (0 = none).
- * Returns {admitted, now, then per scope: requests, requests reset ms, tokens, tokens reset ms, in flight,
- * wait for requests, wait for tokens, wait for a slot (-1 = not hit)}.
+ * KEYS: 4 per scope (r, t, h, c), then the budget's bh, bz. ARGV: [1] now or '', [2] window ms, [3] request id, [4] lease ms,
+ * [5] tokens to reserve, [6] 1 = record if admitted, 0 = only look (peek), [7] scope count, then per scope rpm, tpm,
+ * concurrency (0 = none), then the budget's (above). Returns {admitted, now, then per scope: requests, requests reset
+ * ms, tokens, tokens reset ms, in flight, wait for requests, wait for tokens, wait for a slot (-1 = not hit)}, then the
+ * budget's state (0 fits or none, 1 over, 2 needs a seed), spent, held.
  */
 export const ADMIT_LUA = `${NOW}
 local W = tonumber(ARGV[2])
@@ -90,6 +157,7 @@ for i = 1, n do
   if s.wr >= 0 or s.wt >= 0 or s.wc >= 0 then ok = false end
   snaps[i] = s
 end
+${BUDGET_CHECK}
 if ok and record then
   for i = 1, n do
     local s = snaps[i]
@@ -112,6 +180,7 @@ if ok and record then
       s.inflight = s.inflight + 1
     end
   end
+  ${BUDGET_HOLD}
 end
 local out = { (ok and record) and 1 or 0, now }
 for i = 1, n do
@@ -135,6 +204,9 @@ for i = 1, n do
   out[b + 7] = s.wt
   out[b + 8] = s.wc
 end
+out[#out + 1] = bstate
+out[#out + 1] = bspent
+out[#out + 1] = bheld
 return out`;
 
 /** SETTLE's "tokens used" for an admission the gateway gave up on: every entry of the request is removed. */
@@ -143,7 +215,7 @@ export const UNDO = -2;
 /**
  * KEYS: as ADMIT. ARGV: [1] now or '', [2] window ms, [3] request id, [4] tokens used (-1 = keep the reservation,
  * UNDO = take the whole admission back), [5] tokens reserved, [6] admission time (ms, the store's clock), [7] scope
- * count, then per scope rpm, tpm, concurrency.
+ * count, then per scope rpm, tpm, concurrency, then the budget's flag and cost (an undo sends cost 0: nothing spent).
  * Frees the slot and replaces the reservation with the usage. Idempotent: a retried settle finds the slot gone and
  * the amount already set; an undo of a request that was never recorded (refused, or never ran) finds nothing.
  */
@@ -190,4 +262,5 @@ for i = 1, n do
     -- otherwise the entry vanished inside its window (Redis restarted empty): nothing left to correct
   end
 end
+${BUDGET_SETTLE}
 return 1`;

@@ -2,7 +2,7 @@
 import { RedisClient } from "bun";
 import type { Principal } from "../auth/keys.ts";
 import type { Logger } from "../observability/log.ts";
-import { storeUnavailable } from "../openai/errors.ts";
+import { GatewayError, storeUnavailable } from "../openai/errors.ts";
 import {
   exceedsTpm,
   rateHeaders,
@@ -21,6 +21,8 @@ import {
   type StoreOptions,
 } from "./limiter.ts";
 import { ADMIT_LUA, SETTLE_LUA, UNDO } from "./redis-lua.ts";
+import { budgetExceeded, spendUnavailable, windowEnd, windowStart, windowStartDay } from "../costs/budget.ts";
+import type { BudgetQuery } from "./limiter.ts";
 
 export interface RedisStoreOptions extends StoreOptions {
   url: string;
@@ -225,6 +227,30 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
       return k;
     });
   const limitArgs = (scopes: readonly Scope[]) => [String(scopes.length), ...scopes.flatMap((s) => [String(s.rpm), String(s.tpm), String(s.concurrent)])];
+
+  // ---- budgets: two keys per key and window, under the key's hash tag (one cluster slot with its scopes)
+  const budgetNow = opts.now ?? Date.now;
+  const budgetKeys = (b: Omit<BudgetQuery, "reserveMicros">, start: number) => {
+    const base = `${prefix}{${encodeURIComponent(b.keyName)}}:b:${encodeURIComponent(b.keyId)}:${start}:`;
+    return [`${base}h`, `${base}z`];
+  };
+  /** Until the window ends (plus an hour for requests settling late); a total budget is re-seeded after a week idle. */
+  const budgetTtl = (b: Omit<BudgetQuery, "reserveMicros">, t: number) => {
+    const end = windowEnd(b.period, t);
+    return String(end === null ? 7 * 86_400_000 : end - t + 3_600_000);
+  };
+  const budgetArgs = (b: BudgetQuery, t: number, seed: number | null) =>
+    ["1", String(b.limitMicros), String(b.reserveMicros), seed === null ? "" : String(seed), budgetTtl(b, t), String(opts.leaseMs)];
+  const seedOf = async (b: Omit<BudgetQuery, "reserveMicros">, start: number): Promise<number> => {
+    if (!opts.spend) return 0;
+    try {
+      return await opts.spend(b.keyId, windowStartDay(b.period, start));
+    } catch (e) {
+      throw spendUnavailable(e);
+    }
+  };
+  /** The budget part of a reply: after the admitted flag, the clock and 8 numbers per scope. */
+  const budgetReply = (reply: number[], n: number) => ({ state: reply[2 + n * 8] ?? 0, spent: reply[3 + n * 8] ?? 0, held: reply[4 + n * 8] ?? 0 });
   const nowArg = () => (clock ? String(Math.floor(clock())) : "");
 
   function snapshots(reply: number[], n: number): ScopeSnapshot[] {
@@ -264,40 +290,64 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
   return {
     async admit(q: LimitQuery): Promise<Admission> {
       const scopes = resolve(q.principal, q.model);
-      if (scopes.length === 0) return unlimited;
+      const b = q.budget;
+      if (scopes.length === 0 && !b) return unlimited;
       const estimate = reservation(scopes, q);
       const metersTokens = estimate > 0;
       if (exceedsTpm(scopes, estimate)) throw tooLargeForTpm(scopes, estimate, w, await current(scopes));
       const id = `${instance}:${++seq}`;
-      const keys = keysOf(scopes);
+      const t = budgetNow();
+      const start = b ? windowStart(b.period, t) : 0;
+      const keys = b ? [...keysOf(scopes), ...budgetKeys(b, start)] : keysOf(scopes);
       const limits = limitArgs(scopes);
+      const admitArgs = (seed: number | null) => [nowArg(), String(w), id, String(opts.leaseMs), String(estimate), "1", ...limits, ...(b ? budgetArgs(b, t, seed) : [])];
       let reply: number[];
       try {
-        reply = numbers(await call(ADMIT_SHA, ADMIT_LUA, keys, [nowArg(), String(w), id, String(opts.leaseMs), String(estimate), "1", ...limits]));
+        reply = numbers(await call(ADMIT_SHA, ADMIT_LUA, keys, admitArgs(null)));
+        // The window has no counter in Redis (a new window, or Redis restarted empty): recover it from the store.
+        if (b && budgetReply(reply, scopes.length).state === 2) reply = numbers(await call(ADMIT_SHA, ADMIT_LUA, keys, admitArgs(await seedOf(b, start))));
       } catch (e) {
+        if (e instanceof GatewayError) throw e;
         // Sent, but we gave up on it (no answer in time, or the connection failed under it): the script may still
         // have run. Take its entries back (once the store answers), so a request refused or let through uncounted
-        // here is never counted there.
-        if (!(e instanceof StoreDown)) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(UNDO), String(estimate), "0", ...limits]);
+        // here is never counted there; a budget reservation goes back with nothing spent.
+        if (!(e instanceof StoreDown)) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(UNDO), String(estimate), "0", ...limits, ...(b ? ["1", "0"] : [])]);
         if (opts.onStoreError === "deny") throw storeUnavailable(unknownStateHeaders(scopes));
         return { headers: unknownStateHeaders(scopes), metersTokens: false, settle() {} };
       }
       const snaps = snapshots(reply, scopes.length);
+      if (b) {
+        const r = budgetReply(reply, scopes.length);
+        // The budget first: a request it refuses should not be told to retry after a rate-limit wait.
+        if (r.state === 1) throw budgetExceeded(b.keyName, b, r.spent + r.held, b.reserveMicros, t);
+      }
       if (reply[0] !== 1) throw rejection(scopes, snaps, estimate, w);
       const admittedAt = reply[1]!;
       let settled = false;
       return {
         headers: rateHeaders(scopes, snaps),
         metersTokens,
-        settle(used) {
+        settle(used, cost) {
           if (settled) return;
           settled = true;
-          // Nothing to give back for a request that holds no slot and whose reservation stays as it is.
-          if (!scopes.some((s) => s.concurrent > 0) && (used === null || !metersTokens)) return;
+          // Nothing to give back for a request that holds no slot or budget and whose reservation stays as it is.
+          if (!b && !scopes.some((s) => s.concurrent > 0) && (used === null || !metersTokens)) return;
           const n = used === null || !metersTokens ? -1 : Math.max(0, Math.round(used));
-          void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(n), String(estimate), String(admittedAt), ...limits]);
+          const budgetTail = b ? ["1", String(cost === null || cost === undefined ? -1 : Math.max(0, Math.round(cost)))] : [];
+          void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(n), String(estimate), String(admittedAt), ...limits, ...budgetTail]);
         },
       };
+    },
+
+    async budgetSpend(b) {
+      const t = budgetNow();
+      const start = windowStart(b.period, t);
+      const keys = budgetKeys(b, start);
+      const q = { ...b, reserveMicros: 0 };
+      const look = (seed: number | null) => call(ADMIT_SHA, ADMIT_LUA, keys, [nowArg(), String(w), "peek", String(opts.leaseMs), "0", "0", "0", ...budgetArgs(q, t, seed)]);
+      let r = budgetReply(numbers(await look(null)), 0);
+      if (r.state === 2) r = budgetReply(numbers(await look(await seedOf(b, start))), 0);
+      return { spentMicros: r.spent, heldMicros: r.held };
     },
 
     async peek(principal: Principal, model?: string) {

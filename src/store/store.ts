@@ -1,7 +1,9 @@
 // The Store interface: keys created at run time, usage events with daily totals, budget spend, audit log, change counter.
 // Money is integer micro-USD and times are epoch milliseconds everywhere in here.
 
-export type BudgetPeriod = "day" | "week" | "month" | "total";
+import type { BudgetPeriod } from "../costs/budget.ts";
+
+export type { BudgetPeriod };
 /** What is stored; `expired` is derived from expires_at when a key is read. */
 export type StoredStatus = "active" | "blocked" | "revoked";
 
