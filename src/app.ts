@@ -21,6 +21,11 @@ import { InFlight } from "./api/inflight.ts";
 import { allowedMethods, type AllowedMethods } from "./api/route-table.ts";
 import { validationError } from "./api/validate.ts";
 import { checkDeclaredLength } from "./api/body.ts";
+import { buildPriceTable } from "./costs/prices.ts";
+import type { Store } from "./store/store.ts";
+import { startControlPlane, type ControlPlane } from "./admin/plane.ts";
+import { adminApi } from "./admin/routes.ts";
+import { keyInfoRoutes } from "./admin/key-info.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export interface AppDeps {
@@ -29,6 +34,8 @@ export interface AppDeps {
   now?: () => number;
   /** Routing's clock, backoff sleep and randomness (tests move through cool-downs without waiting). */
   routing?: RoutingDeps;
+  /** The control plane's store (keys created at run time, usage, budget spend); without it, none of those. */
+  store?: Store;
 }
 
 export interface Gateway {
@@ -41,6 +48,10 @@ export interface Gateway {
   logger: Logger;
   /** Chat requests in flight (a shutdown ends what is left of them when its window is over). */
   inflight: InFlight;
+  /** Present when a store is attached. */
+  control: ControlPlane | null;
+  /** Resolves when the gateway may listen (the store's keys are loaded). */
+  ready: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,9 +72,15 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
   const router = buildRouter(config, buildProviders(config), deps.routing);
-  const limiter = deps.limiter ?? createLimiter(config, { logger });
+  const store = deps.store;
+  const limiter = deps.limiter ?? createLimiter(config, { logger, spend: store ? (id, day) => store.spendSince(id, day) : undefined });
   const now = deps.now ?? Date.now;
   const auth = requireKey(keys);
+  const prices = buildPriceTable(config);
+  const control = store ? startControlPlane(config, store, keys, prices, logger) : null;
+  const accounting = control?.accounting ?? { prices, sink: null };
+  const admin = requireAdmin(config);
+  const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
   const inflight = new InFlight();
   const bodyLimit = config.server.body_limit_bytes;
   // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
@@ -112,11 +129,15 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       return toErrorResponse(g ?? error, headers);
     })
     .use(healthRoutes())
-    .use(adminRoutes(router, requireAdmin(config)))
+    .use(adminRoutes(router, admin))
+    // Without an admin key the whole /admin/v1 prefix does not exist (404), rather than answering 401 to everyone.
+    .use(control && hasAdminKey ? adminApi({ config, store: control.store, sync: control.sync, ring: keys, limiter, now, prices, admin }) : new Elysia({ name: "admin.v1.off" }))
     .use(modelRoutes("/v1", config, limiter, auth))
     .use(modelRoutes("/api/v1", config, limiter, auth))
-    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight }))
-    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }))
+    .use(keyInfoRoutes("/v1", { auth, sync: control?.sync ?? null, limiter, now }))
+    .use(keyInfoRoutes("/api/v1", { auth, sync: control?.sync ?? null, limiter, now }))
+    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight, accounting }))
+    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight, accounting }))
     .use(embeddingsRoutes("/v1", { config, router, limiter, logger, now, auth, inflight }))
     .use(embeddingsRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }));
 
@@ -131,5 +152,10 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       // own limit on every route before reading (api/body.ts), so Bun's must never be the one that applies.
       maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     });
-  return { app: app as unknown as Elysia, listen, inflight, keys, router, limiter, logger, close: () => limiter.close() };
+  const close = async () => {
+    // Queued usage events are written before the limiter goes (their spend is already counted there).
+    await control?.close();
+    await limiter.close();
+  };
+  return { app: app as unknown as Elysia, listen, inflight, keys, router, limiter, logger, control, ready: control?.ready ?? Promise.resolve(), close };
 }

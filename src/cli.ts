@@ -1,6 +1,8 @@
 // The CLI (loaded by main.ts): flags, config, createApp, listen, graceful drain on SIGTERM.
 import { parseArgs } from "node:util";
-import { ConfigError, DEFAULT_DEV_KEY, defaultConfig, loadConfigFile } from "./config/load.ts";
+import { ConfigError, DEFAULT_ADMIN_KEY, DEFAULT_DEV_KEY, defaultConfig, loadConfigFile } from "./config/load.ts";
+import { openStore } from "./store/open.ts";
+import type { Store } from "./store/store.ts";
 import type { Config } from "./config/schema.ts";
 import { createApp } from "./app.ts";
 import pkg from "../package.json" with { type: "json" };
@@ -15,7 +17,8 @@ Usage: switchboard [--config FILE] [--port N] [--host ADDR]
   --help          this text
   --version       print the version
 
-Environment: SWITCHBOARD_KEY sets the key of the built-in default config; OPENAI_API_KEY adds OpenAI models to it.`;
+Environment: SWITCHBOARD_KEY and SWITCHBOARD_ADMIN_KEY set the API and admin keys of the built-in default config;
+OPENAI_API_KEY adds OpenAI models to it.`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
 
@@ -52,18 +55,30 @@ async function main(): Promise<void> {
   const port = portText !== undefined ? Number(portText) : config.server.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`--port/PORT: '${portText}' is not a port number`);
   const host = args.host ?? config.server.host;
-  const usesDevKey = config.keys.length === 0 || config.keys.some((k) => k.key === DEFAULT_DEV_KEY);
+  const usesDevKey = config.keys.length === 0 || config.keys.some((k) => k.key === DEFAULT_DEV_KEY) || config.server.admin_key === DEFAULT_ADMIN_KEY;
   if (!LOOPBACK.test(host) && usesDevKey) {
     fail(`refusing to listen on ${host} without keys configured (or with the built-in development key): configure keys, or listen on 127.0.0.1`);
   }
 
+  let store: Store;
+  try {
+    // Migrations run here, from inside the executable too; a store that cannot be opened stops the start.
+    store = await openStore(config.store.url);
+  } catch (err) {
+    fail(`store.url: cannot open the store: ${err instanceof Error ? err.message : String(err)}`);
+  }
   let gw: ReturnType<typeof createApp>;
   try {
-    gw = createApp(config);
+    gw = createApp(config, { store });
   } catch (err) {
     // Checks that need the built app (a model's default params against the request schema) fail like the config's own.
     if (err instanceof ConfigError) fail(`invalid config: ${err.message}`);
     throw err;
+  }
+  try {
+    await gw.ready;
+  } catch (err) {
+    fail(`store.url: cannot load keys from the store: ${err instanceof Error ? err.message : String(err)}`);
   }
   gw.listen(host, port);
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${gw.app.server?.port}`;
@@ -74,6 +89,8 @@ async function main(): Promise<void> {
     const key = process.env.SWITCHBOARD_KEY || DEFAULT_DEV_KEY;
     say(`default config: authenticate with 'Authorization: Bearer ${key}'${process.env.SWITCHBOARD_KEY ? "" : " (set SWITCHBOARD_KEY to choose your own)"}`);
     say(`try: curl ${url}/v1/chat/completions -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' -d '{"model":"echo","messages":[{"role":"user","content":"Hello"}]}'`);
+    const admin = config.server.admin_key!;
+    say(`admin API: 'Authorization: Bearer ${admin}' on ${url}/admin/v1/ (keys, usage, prices, audit)${process.env.SWITCHBOARD_ADMIN_KEY ? "" : " (set SWITCHBOARD_ADMIN_KEY to choose your own)"}; store: ${config.store.url}`);
   }
 
   let stopping = false;
@@ -92,7 +109,9 @@ async function main(): Promise<void> {
       await Promise.race([drained, Bun.sleep(1000)]);
       await gw.app.server?.stop(true);
     }
+    // Queued usage events are written before the store closes.
     await gw.close();
+    await store.close();
     await gw.logger.flush();
     process.exit(0);
   };

@@ -2,10 +2,10 @@
 import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
 import type { Limiter, Admission } from "../limits/limiter.ts";
-import { completionAllowance, countPromptTokens, countTextTokens } from "../limits/estimate.ts";
+import { completionAllowance, countPromptTokens, countTextTokens, estimatePromptTokens } from "../limits/estimate.ts";
 import type { Logger } from "../observability/log.ts";
 import { logRequest } from "../observability/request-log.ts";
-import { GatewayError, modelNotAllowed, modelNotFound } from "../openai/errors.ts";
+import { GatewayError, modelNotAllowed, modelNotFound, statusOf } from "../openai/errors.ts";
 import { ChatCompletionSchema, ChatRequestSchema, ErrorBodySchema, type ChatRequest } from "../openai/schemas.ts";
 import { encodeError, SSE_HEADERS } from "../openai/sse.ts";
 import { upstreamFailed } from "../openai/errors.ts";
@@ -21,6 +21,7 @@ import { parseChatRequest } from "./validate.ts";
 import { checkModelParams, withModelParams } from "./model-params.ts";
 import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
 import { withoutUsageChunk } from "./usage-chunk.ts";
+import { countsOf, RequestUsage, type Accounting, type TokenCounts } from "../usage/accounting.ts";
 
 export interface ChatDeps {
   config: Config;
@@ -32,6 +33,8 @@ export interface ChatDeps {
   auth: AuthHook;
   /** Requests in flight, ended with an answer when a shutdown's drain window runs out. */
   inflight: InFlight;
+  /** Prices, budgets and usage events (absent: none of them). */
+  accounting?: Accounting;
 }
 
 interface TimeoutCapable {
@@ -64,34 +67,57 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
 async function handleChat(request: Request, server: TimeoutCapable | null, limit: number, maxDepth: number, deps: ChatDeps): Promise<Response> {
   const s = stateOf(request)!;
   const principal = s.principal!;
-  const parsed = parseChatRequest(await readJsonBody(request, limit, maxDepth));
+  // Every request with a valid key gets one usage event, refusals included; `finish` writes it exactly once.
+  const usage = new RequestUsage(deps.accounting, s.id, principal, s.start, Date.now());
+  try {
+    return await admitAndDispatch(request, server, limit, maxDepth, deps, usage);
+  } catch (err) {
+    usage.finish(statusOf(err), null, "estimated", null);
+    throw err;
+  }
+}
+
+async function admitAndDispatch(request: Request, server: TimeoutCapable | null, limit: number, maxDepth: number, deps: ChatDeps, usage: RequestUsage): Promise<Response> {
+  const s = stateOf(request)!;
+  const principal = s.principal!;
+  const raw = await readJsonBody(request, limit, maxDepth);
+  // The event of a request refused by validation still names the model it asked for, when it named one.
+  const asked = (raw as { model?: unknown }).model;
+  if (typeof asked === "string") usage.model = asked;
+  const parsed = parseChatRequest(raw);
+  usage.stream = parsed.stream === true;
   const route = deps.router.resolve(parsed.model);
   if (!route) throw modelNotFound(parsed.model);
   if (principal.allowed && !principal.allowed.has(parsed.model)) throw modelNotAllowed(parsed.model);
   const body = withModelParams(parsed, route.model);
+  usage.deployment = route.deployment;
   s.log.model = body.model;
   s.log.provider = route.deployment.provider;
   s.log.upstream_model = route.deployment.upstreamModel;
   s.log.stream = body.stream === true;
 
-  // Tokenised only when a tpm limit applies (the limiter calls it then); kept for settling a stream cut short.
-  let promptTokens = 0;
+  // Tokenised only when a tpm limit or a budget applies (then once); kept for settling a stream cut short.
+  let promptTokens = -1;
+  const prompt = () => (promptTokens >= 0 ? promptTokens : (promptTokens = countPromptTokens(body)));
+  // For accounting a request that ends without the provider's usage: the count made for the limits, else an estimate.
+  const read = () => (promptTokens >= 0 ? promptTokens : estimatePromptTokens(body));
+  const allowance = completionAllowance(body, deps.config.rate_limit.default_completion_tokens);
   const admission = await deps.limiter.admit({
     principal,
     model: body.model,
-    estimateTokens: () => {
-      promptTokens = countPromptTokens(body);
-      return promptTokens + completionAllowance(body, deps.config.rate_limit.default_completion_tokens);
-    },
+    estimateTokens: () => prompt() + allowance,
+    budget: usage.budget(prompt, allowance),
   });
   // From here on every way out settles the admission exactly once (it frees the concurrency slot).
   try {
     s.rateHeaders = admission.headers;
     // A model may think for minutes before its first byte: no idle cut-off while this request is in flight.
     server?.timeout(request, 0);
-    return await dispatchChat(request, body, route, admission, () => promptTokens, deps);
+    return await dispatchChat(request, body, route, admission, read, deps, usage);
   } catch (err) {
-    admission.settle(admission.metersTokens ? tokensOfFailure(err, promptTokens) : null);
+    const used = tokensOfFailure(err, read());
+    const cost = usage.finish(statusOf(err), used ? { prompt: used, cached: 0, completion: 0, reasoning: 0 } : null, "estimated", null);
+    admission.settle(admission.metersTokens ? used : null, cost);
     throw err;
   }
 }
@@ -112,6 +138,7 @@ async function dispatchChat(
   admission: Admission,
   promptTokens: () => number,
   deps: ChatDeps,
+  usage: RequestUsage,
 ): Promise<Response> {
   const s = stateOf(request)!;
   const stream = body.stream === true;
@@ -148,10 +175,14 @@ async function dispatchChat(
     headers[DEPLOYMENT_HEADER] = routed.label;
     const named = warnings.header();
     if (named) headers[WARNINGS_HEADER] = named;
-    admission.settle(completion.usage?.total_tokens ?? null);
+    usage.deployment = routed.deployment;
+    s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;
+    const reported = completion.usage ? countsOf(completion.usage) : null;
+    // No usage in the answer: the prompt we counted is the best there is (a budget then keeps its reservation).
+    const cost = usage.finish(200, reported ?? { prompt: promptTokens(), cached: 0, completion: 0, reasoning: 0 }, reported ? "provider" : "estimated", s.log.ttfb_ms);
+    admission.settle(completion.usage?.total_tokens ?? null, reported ? cost : null);
     s.log.tokens_in = completion.usage?.prompt_tokens;
     s.log.tokens_out = completion.usage?.completion_tokens;
-    s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;
     logRequest(deps.logger, s, 200);
     headers["content-type"] = "application/json";
     return new Response(JSON.stringify(completion), { headers });
@@ -170,13 +201,18 @@ async function dispatchChat(
   if (named) headers[WARNINGS_HEADER] = named;
   // From the first byte on, the upstream limit bounds silence between chunks, not the stream's length.
   deadline.streaming(deps.config.server.max_stream_duration_ms);
-  const settle = () => {
+  usage.deployment = routed.deployment;
+  const settle = (status: number) => {
     deadline.release();
-    const usage = ctx.meter.usage;
-    if (usage) return admission.settle(usage.total_tokens);
+    const ttfb = ctx.meter.firstByteAt === null ? null : Math.round((ctx.meter.firstByteAt - s.start) * 1000) / 1000;
+    const reported = ctx.meter.usage;
+    if (reported) return admission.settle(reported.total_tokens, usage.finish(status, countsOf(reported), "provider", ttfb));
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was
     // read and what was delivered — not zero, and not the whole completion allowance that never came.
-    admission.settle(admission.metersTokens ? Math.max(1, promptTokens() + deliveredTokens(ctx.meter)) : null);
+    const delivered = deliveredTokens(ctx.meter);
+    const spent: TokenCounts = { prompt: promptTokens(), cached: 0, completion: delivered, reasoning: 0 };
+    const cost = usage.finish(status, spent, "estimated", ttfb);
+    admission.settle(admission.metersTokens ? Math.max(1, spent.prompt + delivered) : null, cost);
   };
   const sse = meteredStream(request, routed.result, ctx, deadline, settle, s, deps);
   // Usage is always asked of the provider (limits settle on it); a client that opted out just does not get the chunk.
@@ -188,7 +224,7 @@ async function dispatchChat(
  * Forwards the provider's SSE bytes as they come (the first chunk, already read by routing, then the rest) and, when
  * the stream ends or the client leaves, tells routing, settles the limiter and writes the log line — exactly once.
  */
-function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext, deadline: Deadline, settle: () => void, s: RequestState, deps: ChatDeps) {
+function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext, deadline: Deadline, settle: (status: number) => void, s: RequestState, deps: ChatDeps) {
   const { reader } = opened;
   let pending: Uint8Array | null = opened.first;
   const start = s.start;
@@ -215,7 +251,7 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
     // A stream cut by our own deadline (silent too long, or past max_stream_duration_ms) was the provider's to
     // finish slowly, not a failure of the deployment: only breaks count against it.
     opened.finish(failed && !deadline.expired);
-    settle();
+    settle(status);
     const usage = ctx.meter.usage;
     if (usage) {
       s.log.tokens_in = usage.prompt_tokens;

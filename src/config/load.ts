@@ -139,12 +139,17 @@ export async function loadConfigFile(path: string, env: Record<string, string | 
 /** The well-known key of the built-in default config; only ever accepted on a loopback address. */
 export const DEFAULT_DEV_KEY = "sk-switchboard-local";
 
+/** The well-known admin key of the built-in default config; likewise only accepted on a loopback address. */
+export const DEFAULT_ADMIN_KEY = "sk-switchboard-admin-local";
+
 /** The config used when no file is given: an offline echo model, plus OpenAI when OPENAI_API_KEY is set. */
 export function defaultConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {
     providers: { echo: { type: "echo" } } as Record<string, unknown>,
     models: [{ id: "echo", provider: "echo", owned_by: "switchboard" }] as unknown[],
     keys: [{ name: "local", key: env.SWITCHBOARD_KEY || DEFAULT_DEV_KEY, rpm: 600 }],
+    // The admin API (keys, usage, budgets) on the default SQLite store, so a fresh clone shows all of it working.
+    server: { admin_key: env.SWITCHBOARD_ADMIN_KEY || DEFAULT_ADMIN_KEY },
   };
   if (env.OPENAI_API_KEY) {
     (raw.providers as Record<string, unknown>).openai = { type: "openai", base_url: "https://api.openai.com/v1", api_key: env.OPENAI_API_KEY };

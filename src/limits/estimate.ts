@@ -73,6 +73,20 @@ export function countPromptTokens(req: ChatRequest): number {
   return fixed + countTextTokens(parts.join("\n"));
 }
 
+/** Whether the tokenizer is in memory (a tpm limit or a budget exists): only then is counting cheap enough to do per request. */
+export const tokenizerLoaded = (): boolean => loaded !== undefined;
+
+/**
+ * Tokens for accounting a request that ended without the provider's usage (a client that left): exact when the
+ * tokenizer is loaded, else about four characters a token — never loading 70 MiB of tables on the request path.
+ */
+export function estimateTextTokens(text: string): number {
+  return loaded ? countTextTokens(text) : Math.ceil(text.length / 4);
+}
+export function estimatePromptTokens(req: ChatRequest): number {
+  return loaded ? countPromptTokens(req) : Math.ceil(JSON.stringify(req.messages).length / 4);
+}
+
 /** The completion allowance: what the client capped it at, else the configured default. */
 export function completionAllowance(req: ChatRequest, defaultCompletion: number): number {
   const n = req.n ?? 1;

@@ -20,6 +20,8 @@ export type ErrorKind =
   | "shutting_down"
   | "budget_exceeded"
   | "price_unknown"
+  | "not_found"
+  | "conflict"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -81,6 +83,8 @@ export const upstreamFailed = (message: string, init: GatewayErrorInit = {}) =>
 /** The shared rate-limit store cannot be reached and `rate_limit.on_store_error` is `deny`. */
 export const storeUnavailable = (headers: Record<string, string> = {}) =>
   new GatewayError("limits_unavailable", "Rate limits cannot be checked right now (the rate-limit store is unreachable). Retry shortly.", { retryAfter: 1, headers });
+export const notFound = (message: string, param: string | null = null) => new GatewayError("not_found", message, { param });
+export const conflict = (message: string, param: string | null = null) => new GatewayError("conflict", message, { param });
 export const clientClosed = () => new GatewayError("client_closed", "The client closed the request.");
 export const upstreamTimeout = (ms: number) =>
   new GatewayError("upstream_timeout", `The provider did not answer within ${ms} ms.`, { retryable: true });
@@ -113,6 +117,9 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   // A budget is not a rate limit: OpenAI's own "out of credit" answer, which SDKs do not retry (see below).
   budget_exceeded: { status: 429, type: "insufficient_quota", code: "budget_exceeded" },
   price_unknown: { status: 400, type: "invalid_request_error", code: "price_unknown" },
+  // Admin API: an unknown key id; a change the resource refuses (a config key, a taken name, a revoked key).
+  not_found: { status: 404, type: "invalid_request_error", code: "not_found" },
+  conflict: { status: 409, type: "invalid_request_error", code: "conflict" },
   internal: { status: 500, type: "server_error", code: null },
 };
 

@@ -16,6 +16,7 @@ export interface GatewayHandle {
 export async function startGateway(config: object, deps: AppDeps = {}, env: Record<string, string | undefined> = process.env): Promise<GatewayHandle> {
   const logger = createMemoryLogger();
   const gateway = createApp(buildConfig(config, "test", env), { logger, ...deps });
+  await gateway.ready;
   gateway.listen("127.0.0.1", 0);
   const url = `http://127.0.0.1:${gateway.app.server!.port}`;
   return {

@@ -1,0 +1,63 @@
+// Wires the store into the gateway beside the request path: key sync into the ring, the usage writer, retention pruning.
+import type { KeyRing } from "../auth/keys.ts";
+import type { Config } from "../config/schema.ts";
+import type { PriceTable } from "../costs/prices.ts";
+import { loadTokenizer } from "../limits/estimate.ts";
+import type { Logger } from "../observability/log.ts";
+import { startKeySync, type KeySync } from "../store/key-sync.ts";
+import type { Store } from "../store/store.ts";
+import type { Accounting } from "../usage/accounting.ts";
+import { createUsageWriter, type UsageWriter } from "../usage/writer.ts";
+
+export interface ControlPlane {
+  store: Store;
+  sync: KeySync;
+  writer: UsageWriter;
+  accounting: Accounting;
+  /** First key load done and old events pruned: the gateway can listen. */
+  ready: Promise<void>;
+  /** Stops polling and pruning and writes the events still queued (SIGTERM). The store stays open: its opener closes it. */
+  close(): Promise<void>;
+}
+
+const DAY_MS = 86_400_000;
+/** Pruning runs at start and then this often: events are kept by day, so an hour late is nothing. */
+const PRUNE_EVERY_MS = 3_600_000;
+
+export function startControlPlane(config: Config, store: Store, ring: KeyRing, prices: PriceTable, logger: Logger): ControlPlane {
+  const sync = startKeySync(store, ring, {
+    logger,
+    // A budget reserves prompt tokens × price: the tokenizer is loaded here, off the request path, once a key has one.
+    onLoad: (keys) => {
+      if (keys.some((k) => k.budgetMicros !== null && k.status !== "revoked")) loadTokenizer();
+    },
+  });
+  if (ring.configured().some((p) => p.budget)) loadTokenizer();
+  const writer = createUsageWriter({ store, logger });
+  const prune = async () => {
+    try {
+      const removed = await store.pruneEvents(Date.now() - config.usage.retention_days * DAY_MS);
+      if (removed > 0) logger.info("usage events pruned", { removed, retention_days: config.usage.retention_days });
+    } catch (e) {
+      logger.error("usage pruning failed", { error: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
+  timer.unref?.();
+  const unpriced = prices.unpriced();
+  if (unpriced.length > 0) {
+    logger.info("models without a price: their usage is recorded at $0 and keys with a budget cannot use them; set prices.<model>", { models: unpriced });
+  }
+  return {
+    store,
+    sync,
+    writer,
+    accounting: { prices, sink: writer },
+    ready: sync.ready.then(prune),
+    async close() {
+      sync.close();
+      clearInterval(timer);
+      await writer.close();
+    },
+  };
+}

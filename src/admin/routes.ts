@@ -1,0 +1,11 @@
+// The /admin/v1 API behind the admin key (mounted only when one is configured: otherwise the whole prefix is a 404).
+import { Elysia } from "elysia";
+import type { AuthHook } from "../api/auth.ts";
+import type { PriceTable } from "../costs/prices.ts";
+import { keyRoutes, type AdminDeps } from "./keys.ts";
+import { usageRoutes } from "./usage.ts";
+
+export function adminApi(d: AdminDeps & { prices: PriceTable; admin: AuthHook }) {
+  return new Elysia({ name: "admin.v1", prefix: "/admin/v1" })
+    .guard({ beforeHandle: d.admin, detail: { tags: ["admin"], security: [{ bearer: [] }] } }, (g) => g.use(keyRoutes(d)).use(usageRoutes(d)));
+}
