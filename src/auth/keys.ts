@@ -43,8 +43,12 @@ export interface KeyRing {
   authenticate(authorization: string | null): Principal;
   /** The config keys' principals, in config order. */
   configured(): readonly Principal[];
-  /** Replaces every store key's entries at once (a fresh Map, swapped in: a request never sees half a change). */
-  setStoreKeys(entries: readonly KeyEntry[]): void;
+  /**
+   * Replaces every store key's entries at once (a fresh Map, swapped in: a request never sees half a change).
+   * `storeHasKeys`: the store holds keys, revoked ones included. From then on a key is always required, so revoking
+   * the last key never opens a gateway that has no config keys.
+   */
+  setStoreKeys(entries: readonly KeyEntry[], storeHasKeys: boolean): void;
 }
 
 // Module-level: a regex literal inside the function would allocate a RegExp object per request.
@@ -75,19 +79,21 @@ export function buildKeyRing(config: Config): KeyRing {
     fromConfig.set(hex(digest), { digest, principal });
   }
   let byHash = fromConfig;
+  let required = fromConfig.size > 0;
   return {
     get enabled() {
-      return byHash.size > 0;
+      return required;
     },
     configured: () => configured,
-    setStoreKeys(entries) {
+    setStoreKeys(entries, storeHasKeys) {
       const next = new Map(fromConfig);
       // A config key wins over a store key with the same secret (the config is the operator's word).
       for (const e of entries) if (!next.has(hex(e.digest))) next.set(hex(e.digest), e);
       byHash = next;
+      required ||= storeHasKeys || next.size > 0;
     },
     authenticate(authorization) {
-      if (byHash.size === 0) return ANONYMOUS;
+      if (!required) return ANONYMOUS;
       if (!authorization) throw unauthorized("Missing API key. Send it as 'Authorization: Bearer <key>'.");
       const token = bearerToken(authorization);
       if (!token) throw unauthorized("Malformed Authorization header. Send it as 'Authorization: Bearer <key>'.");

@@ -70,7 +70,7 @@ export function startKeySync(store: Store, ring: KeyRing, opts: KeySyncOptions):
     if (v === version) return;
     const list = await store.listKeys();
     keys = new Map(list.map((k) => [k.id, k]));
-    ring.setStoreKeys(storeKeyEntries(list, Date.now()));
+    ring.setStoreKeys(storeKeyEntries(list, Date.now()), list.length > 0);
     version = v;
     opts.onLoad?.(list);
   };
