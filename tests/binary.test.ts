@@ -14,7 +14,11 @@ beforeAll(async () => {
   const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
   if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
   const cfg = join(dir, "c.yaml");
-  writeFileSync(cfg, "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n    rpm: 100\n    tpm: 100000\n");
+  writeFileSync(
+    cfg,
+    "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n    rpm: 100\n    tpm: 100000\n" +
+      `server:\n  admin_key: sk-binary-admin-1\nstore:\n  url: sqlite://${join(dir, "bin.db")}\n`,
+  );
   proc = Bun.spawn([bin, "--config", cfg, "--port", String(port)], { env: { ...process.env, BIN_TEST_KEY: "sk-binary-test-1" }, stdout: "ignore", stderr: "ignore" });
   for (let i = 0; i < 100; i++) {
     if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return;
@@ -48,4 +52,17 @@ test("the compiled binary re-executes itself once with Bun's fetch cap lifted (s
   expect(environ).toContain("BUN_CONFIG_MAX_HTTP_REQUESTS=65336");
   const cmdline = readFileSync(`/proc/${proc!.pid}/cmdline`, "utf8").split("\0").filter(Boolean);
   expect(cmdline).toEqual([bin, "--config", join(dir, "c.yaml"), "--port", String(port)]);
+});
+
+test("the compiled binary runs the store's migrations from inside itself and serves the admin API", async () => {
+  const { LATEST_VERSION } = await import("../src/store/migrations/index.ts");
+  const { Database } = await import("bun:sqlite");
+  const db = new Database(join(dir, "bin.db"), { readonly: true });
+  expect((db.query("SELECT MAX(version) AS v FROM schema_migrations").get() as { v: number }).v).toBe(LATEST_VERSION);
+  db.close();
+  const created = await fetch(`http://127.0.0.1:${port}/admin/v1/keys`, { method: "POST", headers: { authorization: "Bearer sk-binary-admin-1" }, body: JSON.stringify({ name: "from-binary" }) });
+  expect(created.status).toBe(201);
+  const { key } = (await created.json()) as { key: string };
+  const info = await fetch(`http://127.0.0.1:${port}/v1/key/info`, { headers: { authorization: `Bearer ${key}` } });
+  expect(((await info.json()) as { name: string }).name).toBe("from-binary");
 });
