@@ -2,7 +2,6 @@
 import type { KeyRing } from "../auth/keys.ts";
 import type { Config } from "../config/schema.ts";
 import type { PriceTable } from "../costs/prices.ts";
-import { loadTokenizer } from "../limits/estimate.ts";
 import type { Logger } from "../observability/log.ts";
 import { startKeySync, type KeySync } from "../store/key-sync.ts";
 import type { Store } from "../store/store.ts";
@@ -25,14 +24,7 @@ const DAY_MS = 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
 
 export function startControlPlane(config: Config, store: Store, ring: KeyRing, prices: PriceTable, logger: Logger): ControlPlane {
-  const sync = startKeySync(store, ring, {
-    logger,
-    // A budget reserves prompt tokens × price: the tokenizer is loaded here, off the request path, once a key has one.
-    onLoad: (keys) => {
-      if (keys.some((k) => k.budgetMicros !== null && k.status !== "revoked")) loadTokenizer();
-    },
-  });
-  if (ring.configured().some((p) => p.budget)) loadTokenizer();
+  const sync = startKeySync(store, ring, { logger });
   const writer = createUsageWriter({ store, logger });
   const prune = async () => {
     try {

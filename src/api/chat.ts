@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import type { Config } from "../config/schema.ts";
 import type { Limiter, Admission } from "../limits/limiter.ts";
-import { completionAllowance, countPromptTokens, countTextTokens, estimatePromptTokens } from "../limits/estimate.ts";
+import { boundPromptTokens, completionAllowance, countPromptTokens, countTextTokens, estimatePromptTokens } from "../limits/estimate.ts";
 import type { Logger } from "../observability/log.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { GatewayError, modelNotAllowed, modelNotFound, statusOf } from "../openai/errors.ts";
@@ -96,7 +96,7 @@ async function admitAndDispatch(request: Request, server: TimeoutCapable | null,
   s.log.upstream_model = route.deployment.upstreamModel;
   s.log.stream = body.stream === true;
 
-  // Tokenised only when a tpm limit or a budget applies (then once); kept for settling a stream cut short.
+  // Tokenised only when a tpm limit applies (then once); kept for settling a stream cut short.
   let promptTokens = -1;
   const prompt = () => (promptTokens >= 0 ? promptTokens : (promptTokens = countPromptTokens(body)));
   // For accounting a request that ends without the provider's usage: the count made for the limits, else an estimate.
@@ -106,7 +106,8 @@ async function admitAndDispatch(request: Request, server: TimeoutCapable | null,
     principal,
     model: body.model,
     estimateTokens: () => prompt() + allowance,
-    budget: usage.budget(prompt, allowance),
+    // The exact count when tpm made one, else a cheap upper-leaning bound (no tokenizer on the budget path).
+    budget: usage.budget(() => (promptTokens >= 0 ? promptTokens : boundPromptTokens(body)), allowance),
   });
   // From here on every way out settles the admission exactly once (it frees the concurrency slot).
   try {

@@ -87,6 +87,30 @@ export function estimatePromptTokens(req: ChatRequest): number {
   return loaded ? countPromptTokens(req) : Math.ceil(JSON.stringify(req.messages).length / 4);
 }
 
+/**
+ * An upper-leaning prompt size for a budget reservation, without the tokenizer: UTF-8 bytes / 3 (English runs about
+ * 4–5 bytes a token, CJK about 3), plus framing and images as counted above. Tokenising every budgeted request would
+ * cost more than the rest of the request; the reservation is replaced by the provider's real usage afterwards, so it
+ * only has to be not too small.
+ */
+export function boundPromptTokens(req: ChatRequest): number {
+  let bytes = 0;
+  let fixed = REPLY_PRIMING;
+  for (const m of req.messages) {
+    fixed += PER_MESSAGE;
+    if (typeof m.content === "string") bytes += Buffer.byteLength(m.content);
+    else if (Array.isArray(m.content)) {
+      for (const p of m.content) {
+        if (p.type === "text") bytes += Buffer.byteLength(p.text);
+        else if (p.type === "image_url") fixed += p.image_url.detail === "low" ? IMAGE_LOW : IMAGE_HIGH;
+      }
+    }
+    if (m.tool_calls) for (const tc of m.tool_calls) bytes += Buffer.byteLength(tc.function.name) + Buffer.byteLength(tc.function.arguments);
+  }
+  if (req.tools?.length) bytes += Buffer.byteLength(JSON.stringify(req.tools));
+  return fixed + Math.ceil(bytes / 3);
+}
+
 /** The completion allowance: what the client capped it at, else the configured default. */
 export function completionAllowance(req: ChatRequest, defaultCompletion: number): number {
   const n = req.n ?? 1;

@@ -7,6 +7,8 @@ export type Row = Record<string, unknown>;
 export interface SqlExec {
   all(sql: string, params?: readonly unknown[]): Promise<Row[]>;
   run(sql: string, params?: readonly unknown[]): Promise<void>;
+  /** Runs a statement and returns how many rows it changed. */
+  count(sql: string, params?: readonly unknown[]): Promise<number>;
 }
 
 export interface SqlDriver extends SqlExec {

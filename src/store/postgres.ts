@@ -14,12 +14,16 @@ export function openPostgresDriver(url: string, opts: { max?: number } = {}): Sq
     async run(text, params) {
       await q.unsafe(text, params ? [...params] : []);
     },
+    async count(text, params) {
+      return Number(((await q.unsafe(text, params ? [...params] : [])) as { count?: number }).count ?? 0);
+    },
   });
   const exec = wrap(sql);
   return {
     dialect: "postgres",
     all: exec.all,
     run: exec.run,
+    count: exec.count,
     transaction: (fn) =>
       sql.begin(async (tx) => {
         const t = wrap(tx);

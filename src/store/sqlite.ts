@@ -39,6 +39,9 @@ export function openSqliteDriver(url: string): SqlDriver {
     async run(sql, params) {
       db.query(translate(sql)).run(...bind(params));
     },
+    async count(sql, params) {
+      return db.query(translate(sql)).run(...bind(params)).changes;
+    },
   };
 
   // bun:sqlite is synchronous, but a transaction body awaits between its statements: without this lock another
@@ -54,6 +57,7 @@ export function openSqliteDriver(url: string): SqlDriver {
     dialect: "sqlite",
     all: (sql, params) => locked(() => exec.all(sql, params)),
     run: (sql, params) => locked(() => exec.run(sql, params)),
+    count: (sql, params) => locked(() => exec.count(sql, params)),
     transaction: (fn) =>
       locked(async () => {
         // IMMEDIATE takes the write lock at once: two processes on one file never deadlock upgrading a read lock.

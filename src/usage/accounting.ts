@@ -33,6 +33,14 @@ export const countsOf = (u: Usage): TokenCounts => ({
   reasoning: u.completion_tokens_details?.reasoning_tokens ?? 0,
 });
 
+/**
+ * Event ids ordered by time (`<ms base36>-<instance>-<n>`): the unique index grows at its right edge instead of at
+ * random places, the cheapest insert a B-tree has. Unique across instances through the random instance part.
+ */
+const INSTANCE = crypto.randomUUID().slice(0, 8);
+let eventSeq = 0;
+const nextEventId = (): string => `${Date.now().toString(36)}-${INSTANCE}-${(eventSeq++).toString(36)}`;
+
 const ZERO: TokenCounts = { prompt: 0, cached: 0, completion: 0, reasoning: 0 };
 /** Model ids in events are bounded: a client can send any string as `model`. */
 const MAX_MODEL = 200;
@@ -88,7 +96,7 @@ export class RequestUsage {
     this.done = true;
     const d = this.deployment;
     this.acc?.sink?.enqueue({
-      id: crypto.randomUUID(),
+      id: nextEventId(),
       requestId: this.requestId,
       createdAt: this.createdAt,
       keyId: this.principal.id,
