@@ -72,7 +72,7 @@ describe("config", () => {
 
 const BUN = process.execPath;
 const MAIN = join(import.meta.dir, "..", "src", "main.ts");
-const run = (args: string[], env: Record<string, string> = {}) => Bun.spawnSync([BUN, MAIN, ...args], { env: { ...process.env, ...env }, stderr: "pipe", stdout: "pipe" });
+const run = (args: string[], env: Record<string, string> = {}) => Bun.spawnSync([BUN, MAIN, ...args], { cwd: tmpdir(), env: { ...process.env, ...env }, stderr: "pipe", stdout: "pipe" });
 
 describe("CLI", () => {
   test("--help and --version", () => {
@@ -103,7 +103,7 @@ describe("CLI", () => {
     const f = join(dir, "c.yaml");
     writeFileSync(f, "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: sk-cli-test-123\n");
     const port = 20000 + Math.floor(Math.random() * 20000);
-    const p = Bun.spawn([BUN, MAIN], { env: { ...process.env, SWITCHBOARD_CONFIG: f, PORT: String(port) }, stderr: "pipe", stdout: "ignore" });
+    const p = Bun.spawn([BUN, MAIN], { cwd: dir, env: { ...process.env, SWITCHBOARD_CONFIG: f, PORT: String(port) }, stderr: "pipe", stdout: "ignore" });
     try {
       let res: Response | undefined;
       for (let i = 0; i < 100 && !res; i++) {

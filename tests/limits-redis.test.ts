@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Principal } from "../src/auth/keys.ts";
 import { countPromptTokens } from "../src/limits/estimate.ts";
 import { createRedisLimiter } from "../src/limits/redis-store.ts";
@@ -65,7 +65,7 @@ rate_limit: { store: redis, redis_url: "${redis.url}", on_store_error: deny, sto
     );
     for (let i = 0; i < 2; i++) {
       const port = freePort();
-      procs.push(Bun.spawn([process.execPath, "run", join(import.meta.dir, "..", "src", "main.ts"), "--config", cfg, "--port", String(port)], { stdout: "ignore", stderr: "ignore" }));
+      procs.push(Bun.spawn([process.execPath, "run", join(import.meta.dir, "..", "src", "main.ts"), "--config", cfg, "--port", String(port)], { cwd: dirname(cfg), stdout: "ignore", stderr: "ignore" }));
       urls.push(`http://127.0.0.1:${port}/v1`);
     }
     for (const u of urls) {

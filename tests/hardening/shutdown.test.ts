@@ -76,7 +76,8 @@ describe("npm start", () => {
   test("SIGTERM to npm reaches the gateway: it drains, exits and frees its port", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-npm-"));
     const file = join(dir, "c.yaml");
-    writeFileSync(file, JSON.stringify(config(5)));
+    // npm start runs in the checkout: keep its store in the temp dir.
+    writeFileSync(file, JSON.stringify({ ...config(5), store: { url: `sqlite://${join(dir, "sb.db")}` } }));
     const port = freePort();
     const npm = Bun.spawn(["npm", "start", "--silent", "--", "--config", file, "--port", String(port)], {
       cwd: join(import.meta.dir, "..", ".."),

@@ -51,7 +51,8 @@ export async function startGatewayProcess(
   const command = opts.command ?? [process.execPath, MAIN];
   const proc = Bun.spawn([...command, "--config", file, "--port", String(port)], {
     env: { ...process.env, ...opts.env },
-    cwd: opts.cwd,
+    // The default store (./switchboard.db) then lands in the temp dir, not in the checkout.
+    cwd: opts.cwd ?? dir,
     stdout: "pipe",
     stderr: "pipe",
   });
