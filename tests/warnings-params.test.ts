@@ -93,7 +93,7 @@ describe("model params", () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-params-"));
     const f = join(dir, "c.yaml");
     writeFileSync(f, "providers:\n  l:\n    type: echo\nmodels:\n  - id: e\n    provider: l\n    params:\n      reasoning_effort: extreme\n");
-    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "src", "main.ts"), "--config", f, "--port", "0"], { stderr: "pipe", stdout: "pipe" });
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "..", "src", "main.ts"), "--config", f, "--port", "0"], { cwd: dir, stderr: "pipe", stdout: "pipe" });
     expect(r.exitCode).toBe(2);
     expect(r.stderr.toString()).toContain("invalid config: models[0].params.reasoning_effort");
   });
