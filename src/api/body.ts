@@ -63,15 +63,3 @@ export async function readJsonBody(request: Request, limit: number, maxDepth = D
   return parseJsonObject(await readBodyText(request, limit), maxDepth);
 }
 
-/**
- * An Elysia `parse` hook for route groups whose bodies Elysia parses (admin): the same size and depth limits as chat.
- * Registered on those groups only: a global parse hook would make Elysia read every body, the chat route's included.
- */
-export function cappedJsonParser(limit: number, maxDepth: number) {
-  return async ({ request, contentType }: { request: Request; contentType: string }): Promise<unknown> => {
-    const text = await readBodyText(request, limit);
-    if (text.length === 0) return undefined;
-    if (!contentType.startsWith("application/json")) throw invalidRequest("Send the body as JSON (Content-Type: application/json).");
-    return parseJsonObject(text, maxDepth);
-  };
-}

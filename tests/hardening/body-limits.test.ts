@@ -4,6 +4,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect } from "node:net";
 import { startGateway, type GatewayHandle } from "../support/gateway.ts";
 import { rawHttp, parseRawResponse } from "../support/probe.ts";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/store.ts";
 
 const KEY = "sk-test-hardening-body";
 const LIMIT = 64 * 1024;
@@ -109,6 +114,52 @@ describe("a client leaving mid-upload", () => {
       const line = lines.find((l) => l.msg === "request")!;
       expect(line.status).toBe(499);
       expect(line.level).toBe("info");
+    });
+  }
+});
+
+describe("admin bodies get the same limits, and the admin key check runs whatever the Host", () => {
+  const ADMIN = "sk-admin-hardening-body";
+  let agw: GatewayHandle;
+  let store: Store;
+  let aport: number;
+  beforeAll(async () => {
+    store = await openStore(`sqlite://${join(mkdtempSync(join(tmpdir(), "sb-body-")), "s.db")}`);
+    agw = await startGateway(
+      { server: { body_limit_bytes: LIMIT, admin_key: ADMIN }, providers: { e: { type: "echo" } }, models: [{ id: "echo", provider: "e" }], keys: [{ name: "body", key: KEY }] },
+      { store },
+    );
+    aport = Number(new URL(agw.url).port);
+  });
+  afterAll(async () => {
+    await agw.stop();
+    await store.close();
+  });
+  const adminHead = (method: string, path: string, host: string, extra: string) =>
+    `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${ADMIN}\r\nContent-Type: application/json\r\n${extra}Connection: close\r\n\r\n`;
+
+  test("a chunked admin body past the admin limit (1 MiB) is a JSON 413", async () => {
+    const piece = `{"name":"${"n".repeat(1024 * 1024)}"}`;
+    const r = await rawHttp(aport, adminHead("POST", "/admin/v1/keys", "127.0.0.1", "Transfer-Encoding: chunked\r\n") + `${piece.length.toString(16)}\r\n${piece}\r\n0\r\n\r\n`);
+    expect413(r);
+  });
+  test("an admin body nested past max_json_depth is a 400 before parsing", async () => {
+    const body = `{"name":"deep","metadata":${"[".repeat(5000)}${"]".repeat(5000)}}`;
+    const r = await rawHttp(aport, adminHead("POST", "/admin/v1/keys", "127.0.0.1", `Content-Length: ${body.length}\r\n`) + body);
+    expect(r.status).toBe(400);
+    expect(r.body).toContain("deeper than 64");
+  });
+  test("an admin body that is fine still creates the key", async () => {
+    const body = JSON.stringify({ name: "fine" });
+    const r = await rawHttp(aport, adminHead("POST", "/admin/v1/keys", "127.0.0.1", `Content-Length: ${body.length}\r\n`) + body);
+    expect(r.status).toBe(201);
+  });
+  for (const host of ["a", "zz", "llm"]) {
+    test(`Host '${host}': /admin/v1/keys without the admin key is a 401`, async () => {
+      const r = await rawHttp(aport, `GET /admin/v1/keys HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      expect(r.status).toBe(401);
+      const ok = await rawHttp(aport, `GET /admin/v1/keys HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${ADMIN}\r\nConnection: close\r\n\r\n`);
+      expect(ok.status).toBe(200);
     });
   }
 });
