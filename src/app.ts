@@ -15,6 +15,8 @@ import { modelRoutes } from "./api/models.ts";
 import { healthRoutes } from "./api/health.ts";
 import { adminRoutes } from "./api/admin.ts";
 import { docsRoutes } from "./api/docs.ts";
+import { dashboardRoutes } from "./api/dashboard.ts";
+import { createSessions, type SessionOptions } from "./admin/session.ts";
 import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "./api/context.ts";
 import { requireAdmin, requireKey } from "./api/auth.ts";
 import { InFlight } from "./api/inflight.ts";
@@ -36,6 +38,8 @@ export interface AppDeps {
   routing?: RoutingDeps;
   /** The control plane's store (keys created at run time, usage, budget spend); without it, none of those. */
   store?: Store;
+  /** Dashboard session lifetimes (tests shorten the idle expiry). */
+  sessions?: SessionOptions;
 }
 
 export interface Gateway {
@@ -79,7 +83,8 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const prices = buildPriceTable(config);
   const control = store ? startControlPlane(config, store, keys, prices, logger) : null;
   const accounting = control?.accounting ?? { prices, sink: null };
-  const admin = requireAdmin(config);
+  const sessions = createSessions({ now, ...deps.sessions });
+  const admin = requireAdmin(config, sessions);
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
   const inflight = new InFlight();
   const bodyLimit = config.server.body_limit_bytes;
@@ -129,6 +134,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       return toErrorResponse(g ?? error, headers);
     })
     .use(healthRoutes())
+    .use(dashboardRoutes({ config, sessions, bodyLimit }))
     .use(adminRoutes(router, admin))
     // Without an admin key the whole /admin/v1 prefix does not exist (404), rather than answering 401 to everyone.
     .use(control && hasAdminKey ? adminApi({ config, store: control.store, sync: control.sync, ring: keys, limiter, now, prices, admin }) : new Elysia({ name: "admin.v1.off" }))

@@ -22,6 +22,7 @@ export type ErrorKind =
   | "price_unknown"
   | "not_found"
   | "conflict"
+  | "cross_site"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -85,6 +86,9 @@ export const storeUnavailable = (headers: Record<string, string> = {}) =>
   new GatewayError("limits_unavailable", "Rate limits cannot be checked right now (the rate-limit store is unreachable). Retry shortly.", { retryAfter: 1, headers });
 export const notFound = (message: string, param: string | null = null) => new GatewayError("not_found", message, { param });
 export const conflict = (message: string, param: string | null = null) => new GatewayError("conflict", message, { param });
+/** A change to the admin API carried by the dashboard's session cookie but sent from another site's page. */
+export const crossSite = () =>
+  new GatewayError("cross_site", "This change was sent from another site's page with the dashboard's session cookie, and is refused. Use the dashboard at /ui, or send 'Authorization: Bearer <admin key>'.");
 export const clientClosed = () => new GatewayError("client_closed", "The client closed the request.");
 export const upstreamTimeout = (ms: number) =>
   new GatewayError("upstream_timeout", `The provider did not answer within ${ms} ms.`, { retryable: true });
@@ -120,6 +124,7 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   // Admin API: an unknown key id; a change the resource refuses (a config key, a taken name, a revoked key).
   not_found: { status: 404, type: "invalid_request_error", code: "not_found" },
   conflict: { status: 409, type: "invalid_request_error", code: "conflict" },
+  cross_site: { status: 403, type: "permission_error", code: "cross_site_request" },
   internal: { status: 500, type: "server_error", code: null },
 };
 

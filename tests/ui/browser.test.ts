@@ -1,0 +1,197 @@
+// The dashboard in a real browser (chromium): sign-in and sign-out, the Providers page, hostile text shown as text, keyboard use, phone width, dark mode; no script or console error anywhere.
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser, BrowserContext } from "playwright-core";
+import { inPage, launchBrowser, signIn, watchedPage, type WatchedPage } from "../support/browser.ts";
+import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
+
+const ADMIN = "admin-secret-ui-browser-1";
+const KEY = "sk-ui-browser-key-1";
+const HOSTILE = `<img src=x onerror="window.__pwned=1">`;
+const HOSTILE_MODEL = `"><script>window.__pwned=2</script>`;
+
+let browser: Browser;
+let g: GatewayHandle;
+let failing: ReturnType<typeof Bun.serve>;
+let context: BrowserContext;
+let pages: WatchedPage[] = [];
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+  // A provider that fails (its breaker opens after one failure).
+  failing = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: () => Response.json({ error: { message: `upstream broke ${HOSTILE}`, type: "server_error" } }, { status: 500 }),
+  });
+  g = await startGateway({
+    server: { admin_key: ADMIN },
+    providers: { local: { type: "echo" }, [HOSTILE]: { type: "openai", base_url: `http://127.0.0.1:${failing.port}/v1`, api_key: "sk-upstream-ui" } },
+    models: [
+      { id: "echo", provider: "local" },
+      { id: HOSTILE_MODEL, provider: HOSTILE, upstream_model: "gpt-4o" },
+    ],
+    keys: [{ name: "a", key: KEY }],
+    routing: { cooldown_failures: 1, cooldown_ms: 600_000 },
+  });
+  // Trip the failing deployment's breaker.
+  const r = await post(`${g.baseURL}/chat/completions`, { model: HOSTILE_MODEL, messages: [{ role: "user", content: "hi" }] }, KEY);
+  expect(r.status).toBe(502);
+}, 60_000);
+afterAll(async () => {
+  await browser?.close();
+  await g?.stop();
+  failing?.stop(true);
+});
+
+async function open(opts: Parameters<Browser["newContext"]>[0] = {}): Promise<WatchedPage> {
+  context = await browser.newContext(opts);
+  const w = await watchedPage(context);
+  pages.push(w);
+  return w;
+}
+
+afterEach(async () => {
+  // Every page of every test: no uncaught exception, no console error.
+  const problems = pages.flatMap((p) => p.problems);
+  pages = [];
+  await context?.close();
+  expect(problems).toEqual([]);
+});
+
+describe("sign-in", () => {
+  test("the admin key gets a session; the key is kept nowhere the page can read, the cookie is HttpOnly and SameSite=Strict", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN);
+    expect(page.url()).toBe(`${g.url}/ui`);
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    const stored = await inPage(page, `({
+      local: JSON.stringify({ ...localStorage }),
+      session: JSON.stringify({ ...sessionStorage }),
+      cookie: document.cookie,
+      field: document.querySelector("input")?.value ?? null,
+    })`);
+    expect(stored).toEqual({ local: "{}", session: "{}", cookie: "", field: null });
+    const cookies = await context.cookies();
+    expect(cookies).toHaveLength(1);
+    expect(cookies[0]).toMatchObject({ name: "switchboard_session", httpOnly: true, sameSite: "Strict", secure: false, path: "/" });
+    expect(cookies[0]!.value).not.toContain(ADMIN);
+    // A reload keeps the session (the cookie), without asking for the key again.
+    await page.reload();
+    await page.getByRole("button", { name: "Sign out" }).waitFor();
+  });
+
+  test("a wrong key shows the gateway's message and no session", async () => {
+    const w = await open();
+    await w.page.goto(`${g.url}/ui`);
+    await w.page.getByLabel("Admin key").fill("wrong-key");
+    await w.page.getByRole("button", { name: "Sign in" }).click();
+    await expect(w.page.getByRole("alert").textContent()).resolves.toBe("Incorrect admin key.");
+    expect(await w.page.getByLabel("Admin key").inputValue()).toBe("");
+    expect(await context.cookies()).toEqual([]);
+    // The one console line a refused sign-in causes is the browser reporting the 401 itself.
+    expect(w.problems).toHaveLength(1);
+    expect(w.problems[0]).toContain("401");
+    w.problems.length = 0;
+  });
+
+  test("sign-out returns to the sign-in form and the old cookie no longer works", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN);
+    const [cookie] = await context.cookies();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Admin key").waitFor();
+    expect(await context.cookies()).toEqual([]);
+    const r = await fetch(`${g.url}/health/providers`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` } });
+    expect(r.status).toBe(401);
+  });
+});
+
+describe("Providers", () => {
+  test("shows each provider by name with its deployments' state, errors and latency; hostile names and messages are text", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN, "/ui/providers");
+    await page.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
+    // The provider named like an <img> tag is a heading with those characters, and no image exists.
+    const hostile = page.getByRole("heading", { level: 2, name: HOSTILE });
+    await hostile.waitFor();
+    await expect(hostile.textContent()).resolves.toContain(HOSTILE);
+    const table = page.getByRole("table", { name: `Deployments of ${HOSTILE}` });
+    const row = table.getByRole("row", { name: /gpt-4o/ });
+    await expect(row.getByRole("cell").nth(0).textContent()).resolves.toBe(HOSTILE_MODEL);
+    await expect(row.textContent()).resolves.toContain("Cooling down");
+    await expect(row.textContent()).resolves.toContain("The provider failed (status 500)");
+    const local = page.getByRole("table", { name: "Deployments of local" }).getByRole("row", { name: /echo/ });
+    await expect(local.textContent()).resolves.toContain("Healthy");
+    expect(await inPage(page, "({ pwned: window.__pwned ?? null, imgs: document.images.length, scripts: document.scripts.length })")).toEqual({ pwned: null, imgs: 0, scripts: 1 });
+  });
+});
+
+describe("navigation", () => {
+  test("links change the page in place; back and forward follow; a deep link opens its page", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN, "/ui/providers");
+    await page.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
+    const nav = page.getByRole("navigation", { name: "Dashboard" });
+    for (const name of ["Overview", "Keys", "Usage", "Providers"]) {
+      await nav.getByRole("link", { name }).click();
+      await page.getByRole("heading", { level: 1, name }).waitFor();
+      expect(await nav.getByRole("link", { name }).getAttribute("aria-current")).toBe("page");
+      expect(page.url()).toBe(`${g.url}/ui/${name.toLowerCase()}`);
+    }
+    await page.goBack();
+    await page.getByRole("heading", { level: 1, name: "Usage" }).waitFor();
+    await page.goForward();
+    await page.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
+  });
+
+  test("keyboard only: Tab reaches the links with a visible focus ring, Enter follows them, focus moves to the new page's heading", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN);
+    await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
+    await page.locator("body").focus();
+    const seen: string[] = [];
+    for (let i = 0; i < 8 && !seen.includes("Keys"); i++) {
+      await page.keyboard.press("Tab");
+      seen.push(await inPage<string>(page, `document.activeElement?.textContent?.trim() ?? ""`));
+    }
+    expect(seen[0]).toBe("Skip to content");
+    expect(seen).toContain("Keys");
+    const ring = await inPage<{ style: string; width: number }>(page, `(() => {
+      const s = getComputedStyle(document.activeElement);
+      return { style: s.outlineStyle, width: parseFloat(s.outlineWidth) };
+    })()`);
+    expect(ring.style).not.toBe("none");
+    expect(ring.width).toBeGreaterThanOrEqual(2);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Keys" }).waitFor();
+    expect(await inPage(page, "document.activeElement?.tagName")).toBe("H1");
+  });
+});
+
+describe("layout", () => {
+  test("on a phone the pages fit the screen width (tables scroll inside their card)", async () => {
+    const { page } = await open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    await signIn(page, g.url, ADMIN, "/ui/providers");
+    await page.getByRole("heading", { level: 2, name: "local" }).waitFor();
+    for (const name of ["Providers", "Overview", "Keys", "Usage"]) {
+      await page.getByRole("navigation").getByRole("link", { name }).click();
+      await page.getByRole("heading", { level: 1, name }).waitFor();
+      const { scroll, width } = await inPage<{ scroll: number; width: number }>(page, "({ scroll: document.documentElement.scrollWidth, width: innerWidth })");
+      expect(scroll).toBeLessThanOrEqual(width);
+    }
+  });
+
+  test("light and dark follow the system setting", async () => {
+    const colours: string[] = [];
+    for (const colorScheme of ["light", "dark"] as const) {
+      const { page } = await open({ colorScheme });
+      await page.goto(`${g.url}/ui`);
+      await page.getByLabel("Admin key").waitFor();
+      colours.push(await inPage<string>(page, "getComputedStyle(document.body).backgroundColor"));
+      await context.close();
+    }
+    expect(colours[0]).not.toBe(colours[1]);
+    // Dark is dark: the background's red channel is low.
+    expect(Number(/\d+/.exec(colours[1]!)![0])).toBeLessThan(60);
+  });
+});
