@@ -164,7 +164,8 @@ describe("navigation", () => {
     expect(ring.width).toBeGreaterThanOrEqual(2);
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { level: 1, name: "Keys" }).waitFor();
-    expect(await inPage(page, "document.activeElement?.tagName")).toBe("H1");
+    // Focus moves after the new page is drawn (an effect), so wait for it rather than read it at once.
+    await page.waitForFunction(`document.activeElement?.tagName === "H1" && document.activeElement.textContent === "Keys"`, undefined, { timeout: 5000 });
   });
 });
 
