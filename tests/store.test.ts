@@ -7,6 +7,7 @@ import { LATEST_VERSION } from "../src/store/migrations/index.ts";
 import { openStore } from "../src/store/open.ts";
 import { StoreConflict, type AuditEntry, type Store, type StoredKey, type UsageEvent } from "../src/store/store.ts";
 import { startPostgres, type PostgresServer } from "./support/postgres.ts";
+import { LATENCY_BINS, latencyBin } from "../src/store/series.ts";
 
 let pg: PostgresServer;
 const dir = mkdtempSync(join(tmpdir(), "sb-store-"));
@@ -27,6 +28,8 @@ async function freshUrl(kind: "sqlite" | "postgres"): Promise<string> {
 
 const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const MINUTE = 60_000;
 
 function key(over: Partial<StoredKey> = {}): Omit<StoredKey, "version"> {
   const id = over.id ?? `key_${crypto.randomUUID().slice(0, 8)}`;
@@ -292,6 +295,63 @@ for (const kind of ["sqlite", "postgres"] as const) {
       const left = await store.listEvents({ limit: 10, keyId: "prune" });
       expect(left.rows.map((e) => e.costMicros)).toEqual([22]);
       expect(await store.spendSince("prune", "2000-01-01")).toBe(33);
+    });
+
+    test("series: minute and hour buckets with a latency histogram, summed into steps; a retried batch adds nothing; pruning keeps the hours", async () => {
+      const s = await openStore(await freshUrl(kind));
+      try {
+        const evs = [
+          event({ createdAt: T0 + 10_000, latencyMs: 40, promptTokens: 10, completionTokens: 5, costMicros: 75 }),
+          event({ createdAt: T0 + 50_000, latencyMs: 120, status: 500, promptTokens: 20, completionTokens: 0, costMicros: 0 }),
+          event({ createdAt: T0 + 70_000, latencyMs: 900, keyId: "other", model: "m2", promptTokens: 1, completionTokens: 1, costMicros: 3 }),
+          event({ createdAt: T0 + HOUR + 5_000, latencyMs: 5000, status: 429, promptTokens: 0, completionTokens: 0, costMicros: 0 }),
+        ];
+        expect(await s.insertEvents(evs)).toBe(4);
+        expect(await s.insertEvents(evs)).toBe(0);
+        const hist = (...bins: number[]) => {
+          const h = new Array<number>(LATENCY_BINS).fill(0);
+          for (const b of bins) h[b]! += 1;
+          return h;
+        };
+        const minutes = await s.usageSeries({ spanMs: MINUTE, stepMs: MINUTE, from: T0, to: T0 + 2 * HOUR });
+        expect(minutes).toEqual([
+          { start: T0, requests: 2, errors: 1, promptTokens: 30, completionTokens: 5, costMicros: 75, latency: hist(latencyBin(40), latencyBin(120)) },
+          { start: T0 + MINUTE, requests: 1, errors: 0, promptTokens: 1, completionTokens: 1, costMicros: 3, latency: hist(latencyBin(900)) },
+          { start: T0 + HOUR, requests: 1, errors: 1, promptTokens: 0, completionTokens: 0, costMicros: 0, latency: hist(latencyBin(5000)) },
+        ]);
+        // Steps of 5 minutes sum the minute buckets inside them; [from, to) bounds the buckets read.
+        const fives = await s.usageSeries({ spanMs: MINUTE, stepMs: 5 * MINUTE, from: T0, to: T0 + HOUR });
+        expect(fives.map((r) => [r.start, r.requests, r.errors, r.costMicros])).toEqual([[T0, 3, 1, 78]]);
+        const hours = await s.usageSeries({ spanMs: HOUR, stepMs: HOUR, from: T0 - HOUR, to: T0 + 3 * HOUR });
+        expect(hours.map((r) => [r.start, r.requests, r.errors, r.promptTokens, r.costMicros])).toEqual([
+          [T0, 3, 1, 31, 78],
+          [T0 + HOUR, 1, 1, 0, 0],
+        ]);
+        expect(hours[0]!.latency).toEqual(hist(latencyBin(40), latencyBin(120), latencyBin(900)));
+        expect(await s.usageSeries({ spanMs: MINUTE, stepMs: MINUTE, from: T0 + 3 * HOUR, to: T0 + 4 * HOUR })).toEqual([]);
+        // Minute buckets before the cut go; hour buckets stay.
+        expect(await s.pruneSeries(T0 + HOUR)).toBe(2);
+        expect((await s.usageSeries({ spanMs: MINUTE, stepMs: MINUTE, from: 0, to: T0 + 2 * HOUR })).map((r) => r.start)).toEqual([T0 + HOUR]);
+        expect((await s.usageSeries({ spanMs: HOUR, stepMs: HOUR, from: 0, to: T0 + 2 * HOUR })).length).toBe(2);
+      } finally {
+        await s.close();
+      }
+    });
+
+    test("series buckets are exact under concurrent writers (every value is a sum)", async () => {
+      const u = await freshUrl(kind);
+      // PostgreSQL: two instances' pools. SQLite: one store (two connections of one process on one file would wait on
+      // each other's lock with the event loop blocked; separate processes are what share a SQLite file).
+      const a = await openStore(u);
+      const b = kind === "postgres" ? await openStore(u) : a;
+      try {
+        const batch = (n: number) => Array.from({ length: n }, (_, i) => event({ createdAt: T0 + (i % 120) * 1000, costMicros: 2, latencyMs: 30 }));
+        await Promise.all([a.insertEvents(batch(300)), b.insertEvents(batch(300)), a.insertEvents(batch(200)), b.insertEvents(batch(200))]);
+        const rows = await a.usageSeries({ spanMs: MINUTE, stepMs: HOUR, from: T0, to: T0 + HOUR });
+        expect(rows.map((r) => [r.requests, r.costMicros, r.latency[latencyBin(30)]])).toEqual([[1000, 2000, 1000]]);
+      } finally {
+        await Promise.all(a === b ? [a.close()] : [a.close(), b.close()]);
+      }
     });
 
     test("audit log: key changes and appended entries, newest first, paged", async () => {

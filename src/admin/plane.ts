@@ -5,6 +5,7 @@ import type { PriceTable } from "../costs/prices.ts";
 import type { Logger } from "../observability/log.ts";
 import { startKeySync, type KeySync } from "../store/key-sync.ts";
 import type { Store } from "../store/store.ts";
+import { MINUTE_BUCKETS_KEPT_MS } from "../store/series.ts";
 import type { Accounting } from "../usage/accounting.ts";
 import { createUsageWriter, type UsageWriter } from "../usage/writer.ts";
 
@@ -30,6 +31,7 @@ export function startControlPlane(config: Config, store: Store, ring: KeyRing, p
     try {
       const removed = await store.pruneEvents(Date.now() - config.usage.retention_days * DAY_MS);
       if (removed > 0) logger.info("usage events pruned", { removed, retention_days: config.usage.retention_days });
+      await store.pruneSeries(Date.now() - MINUTE_BUCKETS_KEPT_MS);
     } catch (e) {
       logger.error("usage pruning failed", { error: e instanceof Error ? e.message : String(e) });
     }

@@ -4,8 +4,9 @@ import type { AuthHook } from "../api/auth.ts";
 import type { PriceTable } from "../costs/prices.ts";
 import { keyRoutes, type AdminDeps } from "./keys.ts";
 import { usageRoutes } from "./usage.ts";
+import { seriesRoutes } from "./series.ts";
 
 export function adminApi(d: AdminDeps & { prices: PriceTable; admin: AuthHook }) {
   return new Elysia({ name: "admin.v1", prefix: "/admin/v1" })
-    .guard({ beforeHandle: d.admin, detail: { tags: ["admin"], security: [{ bearer: [] }] } }, (g) => g.use(keyRoutes(d)).use(usageRoutes(d)));
+    .guard({ beforeHandle: d.admin, detail: { tags: ["admin"], security: [{ bearer: [] }] } }, (g) => g.use(keyRoutes(d)).use(usageRoutes(d)).use(seriesRoutes(d)));
 }

@@ -1,6 +1,7 @@
 // The Store written once in SQL both databases speak; a driver supplies the connection and the dialect.
 import { isUniqueViolation, type Row, type SqlDriver, type SqlExec } from "./driver.ts";
 import { migrate } from "./migrate.ts";
+import { addToBuckets, pruneMinuteBuckets, querySeries } from "./series.ts";
 import {
   StoreConflict,
   utcDay,
@@ -234,6 +235,7 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
           const chunk = totals.slice(i, i + INSERT_CHUNK);
           await tx.run(totalsUpsert(chunk.length), chunk.flatMap((t) => [t.day, t.keyId, t.model, t.keyName, ...t.values]));
         }
+        await addToBuckets(tx, fresh);
         return fresh.length;
       });
     },
@@ -313,6 +315,9 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
         if (rows.length < PRUNE_CHUNK) return total;
       }
     },
+
+    usageSeries: (q) => querySeries(db, q),
+    pruneSeries: (before) => pruneMinuteBuckets(db, before),
 
     async appendAudit(entry) {
       await insertAudit(db, entry);

@@ -2,8 +2,9 @@
 // Money is integer micro-USD and times are epoch milliseconds everywhere in here.
 
 import type { BudgetPeriod } from "../costs/budget.ts";
+import type { SeriesQuery, SeriesRow } from "./series.ts";
 
-export type { BudgetPeriod };
+export type { BudgetPeriod, SeriesQuery, SeriesRow };
 /** What is stored; `expired` is derived from expires_at when a key is read. */
 export type StoredStatus = "active" | "blocked" | "revoked";
 
@@ -132,7 +133,7 @@ export interface Store {
   /** Keys changed after `version`, and the counter now. */
   keysChangedSince(version: number): Promise<{ version: number; keys: StoredKey[] }>;
 
-  /** Appends events (ignoring ids already stored) and adds them to the daily totals, atomically. */
+  /** Appends events (ignoring ids already stored) and adds them to the daily totals and series buckets, atomically. */
   insertEvents(events: readonly UsageEvent[]): Promise<number>;
   queryUsage(q: UsageQuery): Promise<UsageRow[]>;
   listEvents(q: EventQuery): Promise<Page<UsageEvent>>;
@@ -140,6 +141,10 @@ export interface Store {
   spendSince(keyId: string, fromDay: string): Promise<number>;
   /** Deletes events created before `before`; daily totals stay. Returns how many went. */
   pruneEvents(before: number): Promise<number>;
+  /** Gateway-wide usage per step (minute or hour buckets summed), oldest first; steps without traffic are left out. */
+  usageSeries(q: SeriesQuery): Promise<SeriesRow[]>;
+  /** Deletes minute buckets that started before `before` (hour buckets stay). Returns how many went. */
+  pruneSeries(before: number): Promise<number>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(limit: number, before?: Cursor): Promise<Page<AuditEntry>>;

@@ -12,6 +12,8 @@ export interface Migration {
   up(d: Dialect): string[];
 }
 
+import { seriesTableSql } from "../series.ts";
+
 const serial = (d: Dialect) => (d === "postgres" ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
 const real = (d: Dialect) => (d === "postgres" ? "DOUBLE PRECISION" : "REAL");
 
@@ -96,6 +98,11 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
       `CREATE INDEX audit_log_time ON audit_log (at, seq)`,
     ],
+  },
+  {
+    version: 2,
+    name: "usage time series: buckets per minute and per hour with a latency histogram",
+    up: () => seriesTableSql(),
   },
 ];
 
