@@ -6,11 +6,16 @@ const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFra
 export const count = (n: number | null | undefined): string => (n === null || n === undefined ? "—" : int.format(n));
 export const short = (n: number | null | undefined): string => (n === null || n === undefined ? "—" : n < 10_000 ? int.format(n) : compact.format(n));
 
+const small = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+/** A rate such as requests per minute: fractions kept while it is small. */
+export const rate = (n: number | null | undefined): string => (n === null || n === undefined ? "—" : n < 100 ? small.format(n) : short(n));
+
 /** USD with cents, or with more digits when the amount is below a cent (token prices are small). */
 export function usd(n: number | null | undefined): string {
   if (n === null || n === undefined) return "—";
   const abs = Math.abs(n);
-  const digits = abs === 0 || abs >= 1 ? 2 : abs >= 0.01 ? 4 : 6;
+  // Cents, unless the amount is under a cent (one cheap request): then enough digits to see it.
+  const digits = abs === 0 || abs >= 0.01 ? 2 : 6;
   return `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
 }
 
@@ -24,6 +29,13 @@ export function when(iso: string | null | undefined): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
   return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+/** An ISO time as a local date (the title attribute keeps the exact UTC value). */
+export function day(iso: string | null | undefined): string {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
 }
 
 /** "in 4 min", "12 s ago": for cool-downs and resets close to now. */

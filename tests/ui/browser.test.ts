@@ -3,13 +3,20 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { Browser, BrowserContext } from "playwright-core";
 import { inPage, launchBrowser, signIn, watchedPage, type WatchedPage } from "../support/browser.ts";
 import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openStore } from "../../src/store/open.ts";
+import type { Store } from "../../src/store/store.ts";
 
 const ADMIN = "admin-secret-ui-browser-1";
 const KEY = "sk-ui-browser-key-1";
 const HOSTILE = `<img src=x onerror="window.__pwned=1">`;
 const HOSTILE_MODEL = `"><script>window.__pwned=2</script>`;
 
+const dir = mkdtempSync(join(tmpdir(), "sb-ui-browser-"));
 let browser: Browser;
+let store: Store;
 let g: GatewayHandle;
 let failing: ReturnType<typeof Bun.serve>;
 let context: BrowserContext;
@@ -23,6 +30,7 @@ beforeAll(async () => {
     hostname: "127.0.0.1",
     fetch: () => Response.json({ error: { message: `upstream broke ${HOSTILE}`, type: "server_error" } }, { status: 500 }),
   });
+  store = await openStore(`sqlite://${join(dir, "store.db")}`);
   g = await startGateway({
     server: { admin_key: ADMIN },
     providers: { local: { type: "echo" }, [HOSTILE]: { type: "openai", base_url: `http://127.0.0.1:${failing.port}/v1`, api_key: "sk-upstream-ui" } },
@@ -32,7 +40,7 @@ beforeAll(async () => {
     ],
     keys: [{ name: "a", key: KEY }],
     routing: { cooldown_failures: 1, cooldown_ms: 600_000 },
-  });
+  }, { store });
   // Trip the failing deployment's breaker.
   const r = await post(`${g.baseURL}/chat/completions`, { model: HOSTILE_MODEL, messages: [{ role: "user", content: "hi" }] }, KEY);
   expect(r.status).toBe(502);
@@ -40,7 +48,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await g?.stop();
+  await store?.close();
   failing?.stop(true);
+  rmSync(dir, { recursive: true, force: true });
 });
 
 async function open(opts: Parameters<Browser["newContext"]>[0] = {}): Promise<WatchedPage> {
