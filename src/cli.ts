@@ -84,6 +84,7 @@ async function main(): Promise<void> {
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${gw.app.server?.port}`;
   const say = (s: string) => process.stderr.write(s + "\n");
   say(`switchboard ${pkg.version} listening on ${url} (config: ${config.source}; ${config.models.length} models, ${config.keys.length} keys)`);
+  if (config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined) say(`dashboard: ${url}/ui (sign in with the admin key)`);
   if (config.keys.length === 0) say("no keys configured: every request on loopback is accepted without a key");
   else if (!path) {
     const key = process.env.SWITCHBOARD_KEY || DEFAULT_DEV_KEY;

@@ -53,3 +53,17 @@ export async function signIn(page: Page, baseUrl: string, adminKey: string, path
  * DOM's types (the server code must not see them), and the expression runs in the browser anyway.
  */
 export const inPage = <T>(page: Page, expression: string): Promise<T> => page.evaluate<T>(expression);
+
+/**
+ * Polls an expression until it is truthy and returns its value. Playwright's waitForFunction compiles a string
+ * predicate with eval inside the page, which the dashboard's CSP (rightly) refuses; this asks from outside instead.
+ */
+export async function until<T>(page: Page, expression: string, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await page.evaluate<T>(expression);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${expression}`);
+    await Bun.sleep(everyMs);
+  }
+}

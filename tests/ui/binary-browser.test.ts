@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { inPage, launchBrowser, signIn, watchedPage, type WatchedPage } from "../support/browser.ts";
+import { inPage, launchBrowser, signIn, until, watchedPage, type WatchedPage } from "../support/browser.ts";
 import { startGatewayProcess, type GatewayProcess } from "../support/process.ts";
 
 const ADMIN = "admin-secret-ui-binary-1";
@@ -260,7 +260,7 @@ describe("Usage and Overview over real traffic", () => {
     await page.getByRole("table", { name: "Top models by spend" }).getByRole("rowheader", { name: "echo", exact: true }).waitFor();
     for (const range of ["24 hours", "7 days", "30 days"]) {
       await page.getByRole("button", { name: range }).click();
-      await page.waitForFunction(`document.querySelectorAll("figure canvas").length >= 5`);
+      await until(page, `document.querySelectorAll("figure canvas").length >= 5 && document.querySelector("button[aria-pressed=true]")?.textContent === ${JSON.stringify(range)}`);
     }
     expect(await inPage(page, "({ pwned: window.__pwned ?? null, imgs: document.images.length })")).toEqual({ pwned: null, imgs: 0 });
   });

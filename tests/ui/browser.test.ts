@@ -1,7 +1,7 @@
 // The dashboard in a real browser (chromium): sign-in and sign-out, the Providers page, hostile text shown as text, keyboard use, phone width, dark mode; no script or console error anywhere.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import type { Browser, BrowserContext } from "playwright-core";
-import { inPage, launchBrowser, signIn, watchedPage, type WatchedPage } from "../support/browser.ts";
+import { inPage, launchBrowser, signIn, until, watchedPage, type WatchedPage } from "../support/browser.ts";
 import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -175,7 +175,7 @@ describe("navigation", () => {
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { level: 1, name: "Keys" }).waitFor();
     // Focus moves after the new page is drawn (an effect), so wait for it rather than read it at once.
-    await page.waitForFunction(`document.activeElement?.tagName === "H1" && document.activeElement.textContent === "Keys"`, undefined, { timeout: 5000 });
+    await until(page, `document.activeElement?.tagName === "H1" && document.activeElement.textContent === "Keys"`, 5000);
   });
 });
 
