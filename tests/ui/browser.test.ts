@@ -114,6 +114,117 @@ describe("sign-in", () => {
     const r = await fetch(`${g.url}/health/providers`, { headers: { cookie: `${cookie!.name}=${cookie!.value}` } });
     expect(r.status).toBe(401);
   });
+
+  test("a session that ends while the page is open brings back the sign-in form with a notice", async () => {
+    const w = await open();
+    await signIn(w.page, g.url, ADMIN, "/ui/keys");
+    await w.page.getByRole("button", { name: "Create key" }).waitFor();
+    // Signed out elsewhere (another tab): the next call the page makes finds the session gone.
+    const out = await context.request.delete(`${g.url}/ui/session`, { headers: { origin: g.url } });
+    expect(out.status()).toBe(204);
+    await w.page.getByRole("navigation").getByRole("link", { name: "Providers" }).click();
+    await w.page.getByLabel("Admin key").waitFor();
+    await w.page.getByText("Your session ended. Sign in again.").waitFor();
+    // The browser reports the refused call itself.
+    expect(w.problems.length).toBeGreaterThanOrEqual(1);
+    expect(w.problems.every((p) => p.includes("401"))).toBe(true);
+    w.problems.length = 0;
+  });
+});
+
+describe("Keys form", () => {
+  test("keyboard: Create key opens a dialog focused on Name; Escape closes it and focus returns to the button", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN, "/ui/keys");
+    const button = page.getByRole("button", { name: "Create key" });
+    await button.focus();
+    await page.keyboard.press("Enter");
+    const dialog = page.getByRole("dialog", { name: "Create key" });
+    await dialog.waitFor();
+    await until(page, `document.activeElement?.id === "key-name"`);
+    await page.keyboard.press("Escape");
+    await dialog.waitFor({ state: "detached" });
+    await until(page, `document.activeElement?.textContent === "Create key"`);
+  });
+
+  test("the gateway's validation is shown at the field it names; a taken name says so", async () => {
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN, "/ui/keys");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const dialog = page.getByRole("dialog", { name: "Create key" });
+    await dialog.getByRole("button", { name: "Create", exact: true }).click();
+    await expect(dialog.getByRole("alert").textContent()).resolves.toContain("name");
+    expect(await dialog.getByLabel("Name", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    await dialog.getByLabel("Name", { exact: true }).fill("form-check");
+    await dialog.getByLabel("Requests per minute").fill("2.5");
+    await dialog.getByRole("button", { name: "Create", exact: true }).click();
+    await until(page, `document.getElementById("key-rpm")?.getAttribute("aria-invalid") === "true"`);
+    await dialog.getByLabel("Requests per minute").fill("");
+    await dialog.getByRole("button", { name: "Create", exact: true }).click();
+    await dialog.getByLabel("New secret").waitFor();
+    await dialog.getByRole("button", { name: "Done" }).click();
+    // The same name again: 409, shown in the form.
+    await page.getByRole("button", { name: "Create key" }).click();
+    await dialog.getByLabel("Name", { exact: true }).fill("form-check");
+    await dialog.getByRole("button", { name: "Create", exact: true }).click();
+    await expect(dialog.getByRole("alert").textContent()).resolves.toContain("already exists");
+    // Refused requests are reported by the browser itself (400, 400, 409): those and only those.
+    const problems = pages.flatMap((p) => p.problems);
+    expect(problems.length).toBe(3);
+    expect(problems.every((p) => / 40[09] /.test(p))).toBe(true);
+    for (const p of pages) p.problems.length = 0;
+  });
+});
+
+describe("Usage", () => {
+  test("filters, date range and paging of recent requests", async () => {
+    const base = Date.now() - 60_000;
+    await store.insertEvents(
+      Array.from({ length: 30 }, (_, i) => ({
+        id: `ui-usage-${i}`,
+        requestId: `req-ui-usage-${String(i).padStart(2, "0")}`,
+        createdAt: base + i * 100,
+        keyId: "key_ui_usage",
+        keyName: "usage-filter-key",
+        model: i % 3 === 0 ? "echo" : HOSTILE_MODEL,
+        provider: "local",
+        upstreamModel: "echo",
+        stream: false,
+        status: 200,
+        promptTokens: 10,
+        cachedTokens: 0,
+        completionTokens: 5,
+        reasoningTokens: 0,
+        costMicros: 100,
+        latencyMs: 20,
+        ttfbMs: null,
+        usageSource: "provider" as const,
+      })),
+    );
+    const { page } = await open();
+    await signIn(page, g.url, ADMIN, "/ui/usage");
+    const byKey = page.getByRole("table", { name: "Usage by key" });
+    const row = byKey.getByRole("row").filter({ has: page.getByRole("rowheader", { name: "usage-filter-key" }) });
+    await expect(row.getByRole("cell").first().textContent()).resolves.toBe("30");
+    // The hostile model id is a row header with those characters.
+    await page.getByRole("table", { name: "Usage by model" }).getByRole("rowheader", { name: HOSTILE_MODEL }).waitFor();
+    // By model, filtered to echo.
+    await page.getByLabel("Model").selectOption("echo");
+    await until(page, `[...document.querySelectorAll("table")].find((t) => t.caption?.textContent === "Usage by key")?.querySelector("tbody tr td")?.textContent === "10"`);
+    await page.getByLabel("Model").selectOption("");
+    // Recent requests: 25 a page, newest first; Older and Newer move by cursor.
+    const recent = page.getByRole("table", { name: "Recent requests, newest first" });
+    await recent.getByRole("cell", { name: "req-ui-usage-29" }).waitFor();
+    expect(await recent.getByRole("cell", { name: "req-ui-usage-04" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Older" }).click();
+    await recent.getByRole("cell", { name: "req-ui-usage-04" }).waitFor();
+    await page.getByRole("button", { name: "Newer" }).click();
+    await recent.getByRole("cell", { name: "req-ui-usage-29" }).waitFor();
+    // A date range with no traffic.
+    await page.getByLabel("From (UTC)").fill("2020-01-01");
+    await page.getByLabel("To (UTC)").fill("2020-01-31");
+    await page.getByText("No usage for these filters.").first().waitFor();
+  });
 });
 
 describe("Providers", () => {
