@@ -1,7 +1,7 @@
 // The dashboard from the one executable (`bun build --compile` output, run from an empty directory) in chromium: sign-in, keys created,
 // rotated, revoked and blocked from the page and checked against /v1, usage and overview over real traffic, providers, a hostile key
 // name, a cross-site change refused; no script or console error on any dashboard page.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,34 +17,37 @@ const root = join(import.meta.dir, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "sb-ui-bin-"));
 const bin = join(dir, "switchboard");
 
-let browser: Browser;
-let gw: GatewayProcess;
+/** A browser test does many round trips; on a loaded machine 5 s (bun's default) is not enough. */
+const slow = (name: string, fn: () => Promise<void>) => test(name, fn, 30_000);
+
 let context: BrowserContext | undefined;
 let pages: WatchedPage[] = [];
 
-beforeAll(async () => {
-  // The build's own command (package.json "build"), into a temp dir, then run from there: nothing of the source tree
-  // is on hand to the executable.
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
-  [browser, gw] = await Promise.all([
-    launchBrowser(),
-    startGatewayProcess(
-      {
-        server: { admin_key: ADMIN },
-        store: { url: `sqlite://${join(dir, "store.db")}` },
-        providers: { local: { type: "echo" }, [HOSTILE]: { type: "echo" } },
-        models: [
-          { id: "echo", provider: "local" },
-          { id: "echo-2", provider: HOSTILE },
-        ],
-        prices: { echo: { input_per_mtok: 1, output_per_mtok: 2 }, "echo-2": { input_per_mtok: 1, output_per_mtok: 2 } },
-        keys: [{ name: "config-key", key: KEY }],
-      },
-      { command: [bin], cwd: dir, env: { NODE_ENV: "production" } },
-    ),
-  ]);
-}, 120_000);
+// At module scope, not in beforeAll: bun test (1.4) kills every process spawned in a hook or test of the file when any
+// test times out, which would take the executable and the browser down with one slow test.
+// The build's own command (package.json "build"), into a temp dir, then run from there: nothing of the source tree is
+// on hand to the executable.
+const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
+if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+const gw: GatewayProcess = await startGatewayProcess(
+  {
+    server: { admin_key: ADMIN },
+    store: { url: `sqlite://${join(dir, "store.db")}` },
+    providers: { local: { type: "echo" }, [HOSTILE]: { type: "echo" } },
+    models: [
+      { id: "echo", provider: "local" },
+      { id: "echo-2", provider: HOSTILE },
+    ],
+    prices: { echo: { input_per_mtok: 1, output_per_mtok: 2 }, "echo-2": { input_per_mtok: 1, output_per_mtok: 2 } },
+    keys: [{ name: "config-key", key: KEY }],
+  },
+  { command: [bin], cwd: dir, env: { NODE_ENV: "production" } },
+);
+// Nothing may outlive the file: a browser that fails to start takes the gateway down with it.
+const browser: Browser = await launchBrowser().catch(async (e: unknown) => {
+  await gw.stop();
+  throw e;
+});
 afterAll(async () => {
   await browser?.close();
   await gw?.stop();
@@ -98,7 +101,7 @@ async function untilStatus(key: string, status: number): Promise<number> {
 }
 const keysRow = (page: Page, name: string) => page.getByRole("table", { name: "Keys" }).getByRole("row").filter({ has: page.getByRole("rowheader", { name }) }).filter({ hasNot: page.getByText("revoked", { exact: true }) });
 
-test("the executable serves the page and its files under the strict headers", async () => {
+slow("the executable serves the page and its files under the strict headers", async () => {
   const r = await fetch(`${gw.url}/ui`);
   expect(r.status).toBe(200);
   expect(r.headers.get("content-security-policy")).toContain("script-src 'self'");
@@ -116,7 +119,7 @@ test("the executable serves the page and its files under the strict headers", as
 });
 
 describe("Keys", () => {
-  test("a key created from the form (hostile name, limits, budget, allowed models) works against /v1/chat/completions; its secret is shown once", async () => {
+  slow("a key created from the form (hostile name, limits, budget, allowed models) works against /v1/chat/completions; its secret is shown once", async () => {
     const page = await open("/ui/keys");
     await page.getByRole("button", { name: "Create key" }).click();
     const dialog = page.getByRole("dialog", { name: "Create key" });
@@ -166,7 +169,7 @@ describe("Keys", () => {
     expect(await failure(client.chat.completions.create({ model: "echo", messages: [{ role: "user", content: "fourth" }] }))).toBe(429);
   });
 
-  test("rotate with no grace period from the row: the new secret works, the old one stops", async () => {
+  slow("rotate with no grace period from the row: the new secret works, the old one stops", async () => {
     const created = await admin<{ key: string }>("POST", "/keys", { name: "rotate-me" });
     expect(await untilStatus(created.key, 200)).toBe(200);
     const page = await open("/ui/keys");
@@ -182,7 +185,7 @@ describe("Keys", () => {
     expect(await untilStatus(created.key, 401)).toBe(401);
   });
 
-  test("revoke after confirming: the row says revoked and the secret is refused; cancel leaves it", async () => {
+  slow("revoke after confirming: the row says revoked and the secret is refused; cancel leaves it", async () => {
     const created = await admin<{ key: string }>("POST", "/keys", { name: "revoke-me" });
     expect(await untilStatus(created.key, 200)).toBe(200);
     const page = await open("/ui/keys");
@@ -196,7 +199,7 @@ describe("Keys", () => {
     expect(await untilStatus(created.key, 401)).toBe(401);
   });
 
-  test("block and unblock from the row", async () => {
+  slow("block and unblock from the row", async () => {
     const created = await admin<{ key: string }>("POST", "/keys", { name: "block-me" });
     const page = await open("/ui/keys");
     const row = keysRow(page, "block-me");
@@ -208,7 +211,7 @@ describe("Keys", () => {
     expect(await untilStatus(created.key, 200)).toBe(200);
   });
 
-  test("config keys are listed read-only", async () => {
+  slow("config keys are listed read-only", async () => {
     const page = await open("/ui/keys");
     const row = keysRow(page, "config-key");
     await expect(row.textContent()).resolves.toContain("Read-only");
@@ -217,7 +220,7 @@ describe("Keys", () => {
 });
 
 describe("Usage and Overview over real traffic", () => {
-  test("Usage shows key names with their totals, recent requests by id, and a CSV export", async () => {
+  slow("Usage shows key names with their totals, recent requests by id, and a CSV export", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await chat(KEY);
@@ -246,7 +249,7 @@ describe("Usage and Overview over real traffic", () => {
     expect(await inPage(page, "window.__pwned ?? null")).toBeNull();
   });
 
-  test("Overview draws its charts on canvas and shows the traffic, top keys and models", async () => {
+  slow("Overview draws its charts on canvas and shows the traffic, top keys and models", async () => {
     const page = await open("/ui/overview");
     await page.getByRole("button", { name: "Last hour" }).click();
     expect(await page.getByRole("button", { name: "Last hour" }).getAttribute("aria-pressed")).toBe("true");
@@ -266,7 +269,7 @@ describe("Usage and Overview over real traffic", () => {
   });
 });
 
-test("Providers shows each provider by name with its deployments' state, hostile names as text", async () => {
+slow("Providers shows each provider by name with its deployments' state, hostile names as text", async () => {
   const page = await open("/ui/providers");
   await page.getByRole("heading", { level: 2, name: "local" }).waitFor();
   const hostile = page.getByRole("heading", { level: 2, name: HOSTILE });
@@ -280,7 +283,7 @@ test("Providers shows each provider by name with its deployments' state, hostile
 const BODY_NAME = `{"name":"csrf-made","metadata":{"x":"`;
 const BODY_VALUE = `"}}`;
 
-test("a change sent from another origin's page with the session cookie is refused (403), and nothing changes", async () => {
+slow("a change sent from another origin's page with the session cookie is refused (403), and nothing changes", async () => {
   // Another port on the same host is another origin but the same site: the SameSite=Strict cookie goes with the
   // request, so the Origin check is what stops it.
   const attacker = Bun.serve({

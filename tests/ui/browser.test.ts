@@ -14,8 +14,13 @@ const KEY = "sk-ui-browser-key-1";
 const HOSTILE = `<img src=x onerror="window.__pwned=1">`;
 const HOSTILE_MODEL = `"><script>window.__pwned=2</script>`;
 
+/** A browser test does many round trips; on a loaded machine 5 s (bun's default) is not enough. */
+const slow = (name: string, fn: () => Promise<void>) => test(name, fn, 30_000);
+
 const dir = mkdtempSync(join(tmpdir(), "sb-ui-browser-"));
-let browser: Browser;
+// Started at module scope, not in beforeAll: bun test (1.4) kills every process spawned in a hook or test of the file
+// when any test times out, which would take the browser down with one slow test.
+const browser: Browser = await launchBrowser();
 let store: Store;
 let g: GatewayHandle;
 let failing: ReturnType<typeof Bun.serve>;
@@ -23,7 +28,6 @@ let context: BrowserContext;
 let pages: WatchedPage[] = [];
 
 beforeAll(async () => {
-  browser = await launchBrowser();
   // A provider that fails (its breaker opens after one failure).
   failing = Bun.serve({
     port: 0,
@@ -69,7 +73,7 @@ afterEach(async () => {
 });
 
 describe("sign-in", () => {
-  test("the admin key gets a session; the key is kept nowhere the page can read, the cookie is HttpOnly and SameSite=Strict", async () => {
+  slow("the admin key gets a session; the key is kept nowhere the page can read, the cookie is HttpOnly and SameSite=Strict", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN);
     expect(page.url()).toBe(`${g.url}/ui`);
@@ -90,7 +94,7 @@ describe("sign-in", () => {
     await page.getByRole("button", { name: "Sign out" }).waitFor();
   });
 
-  test("a wrong key shows the gateway's message and no session", async () => {
+  slow("a wrong key shows the gateway's message and no session", async () => {
     const w = await open();
     await w.page.goto(`${g.url}/ui`);
     await w.page.getByLabel("Admin key").fill("wrong-key");
@@ -104,7 +108,7 @@ describe("sign-in", () => {
     w.problems.length = 0;
   });
 
-  test("sign-out returns to the sign-in form and the old cookie no longer works", async () => {
+  slow("sign-out returns to the sign-in form and the old cookie no longer works", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN);
     const [cookie] = await context.cookies();
@@ -115,7 +119,7 @@ describe("sign-in", () => {
     expect(r.status).toBe(401);
   });
 
-  test("a session that ends while the page is open brings back the sign-in form with a notice", async () => {
+  slow("a session that ends while the page is open brings back the sign-in form with a notice", async () => {
     const w = await open();
     await signIn(w.page, g.url, ADMIN, "/ui/keys");
     await w.page.getByRole("button", { name: "Create key" }).waitFor();
@@ -133,7 +137,7 @@ describe("sign-in", () => {
 });
 
 describe("Keys form", () => {
-  test("keyboard: Create key opens a dialog focused on Name; Escape closes it and focus returns to the button", async () => {
+  slow("keyboard: Create key opens a dialog focused on Name; Escape closes it and focus returns to the button", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN, "/ui/keys");
     const button = page.getByRole("button", { name: "Create key" });
@@ -147,7 +151,7 @@ describe("Keys form", () => {
     await until(page, `document.activeElement?.textContent === "Create key"`);
   });
 
-  test("the gateway's validation is shown at the field it names; a taken name says so", async () => {
+  slow("the gateway's validation is shown at the field it names; a taken name says so", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN, "/ui/keys");
     await page.getByRole("button", { name: "Create key" }).click();
@@ -177,7 +181,7 @@ describe("Keys form", () => {
 });
 
 describe("Usage", () => {
-  test("filters, date range and paging of recent requests", async () => {
+  slow("filters, date range and paging of recent requests", async () => {
     const base = Date.now() - 60_000;
     await store.insertEvents(
       Array.from({ length: 30 }, (_, i) => ({
@@ -228,7 +232,7 @@ describe("Usage", () => {
 });
 
 describe("Providers", () => {
-  test("shows each provider by name with its deployments' state, errors and latency; hostile names and messages are text", async () => {
+  slow("shows each provider by name with its deployments' state, errors and latency; hostile names and messages are text", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN, "/ui/providers");
     await page.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
@@ -248,7 +252,7 @@ describe("Providers", () => {
 });
 
 describe("navigation", () => {
-  test("links change the page in place; back and forward follow; a deep link opens its page", async () => {
+  slow("links change the page in place; back and forward follow; a deep link opens its page", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN, "/ui/providers");
     await page.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
@@ -265,7 +269,7 @@ describe("navigation", () => {
     await page.getByRole("heading", { level: 1, name: "Providers" }).waitFor();
   });
 
-  test("keyboard only: Tab reaches the links with a visible focus ring, Enter follows them, focus moves to the new page's heading", async () => {
+  slow("keyboard only: Tab reaches the links with a visible focus ring, Enter follows them, focus moves to the new page's heading", async () => {
     const { page } = await open();
     await signIn(page, g.url, ADMIN);
     await page.getByRole("heading", { level: 1, name: "Overview" }).waitFor();
@@ -291,7 +295,7 @@ describe("navigation", () => {
 });
 
 describe("layout", () => {
-  test("on a phone the pages fit the screen width (tables scroll inside their card)", async () => {
+  slow("on a phone the pages fit the screen width (tables scroll inside their card)", async () => {
     const { page } = await open({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
     await signIn(page, g.url, ADMIN, "/ui/providers");
     await page.getByRole("heading", { level: 2, name: "local" }).waitFor();
@@ -303,7 +307,7 @@ describe("layout", () => {
     }
   });
 
-  test("light and dark follow the system setting", async () => {
+  slow("light and dark follow the system setting", async () => {
     const colours: string[] = [];
     for (const colorScheme of ["light", "dark"] as const) {
       const { page } = await open({ colorScheme });
