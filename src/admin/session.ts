@@ -101,19 +101,24 @@ export const changesState = (method: string): boolean => !SAFE_METHODS.has(metho
 /**
  * A browser names the page that sent a request in `Origin` (and, for fetches, `Sec-Fetch-Site`); a form or script on
  * another site cannot forge either. The host is compared rather than the whole origin so a gateway behind a TLS proxy
- * (https outside, http inside) still recognises its own page.
+ * (https outside, http inside) still recognises its own page; a proxy that rewrites `Host` is expected to pass the
+ * original in `X-Forwarded-Host` (a page on another origin cannot send that header: it would need a CORS preflight,
+ * which the gateway never grants).
  */
 export function isSameOrigin(request: Request): boolean {
   const site = request.headers.get("sec-fetch-site");
   if (site !== null && site !== "same-origin") return false;
   const origin = request.headers.get("origin");
-  const host = request.headers.get("host");
-  if (!origin || !host || origin === "null") return false;
+  if (!origin || origin === "null") return false;
+  let originHost: string;
   try {
-    return new URL(origin).host === host.toLowerCase();
+    originHost = new URL(origin).host;
   } catch {
     return false;
   }
+  const host = request.headers.get("host")?.toLowerCase();
+  const forwarded = request.headers.get("x-forwarded-host")?.split(",")[0]?.trim().toLowerCase();
+  return originHost === host || (forwarded !== undefined && originHost === forwarded);
 }
 
 /** Whether the page was reached over https (directly, or through a proxy that says so), for the cookie's `Secure`. */

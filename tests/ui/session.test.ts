@@ -195,6 +195,9 @@ describe("requireAdmin with sessions (the hook every admin route uses)", () => {
     expect((await send("POST", { cookie, host: "gateway.local:8080", origin: "http://gateway.local:8080", "sec-fetch-site": "same-origin" })).status).toBe(200);
     // Behind a TLS proxy the page's origin is https while the gateway sees http: the host decides.
     expect((await send("POST", { cookie, host: "gateway.local:8080", origin: "https://gateway.local:8080" })).status).toBe(200);
+    // A proxy that rewrites Host passes the original in X-Forwarded-Host; another origin still fails either way.
+    expect((await send("POST", { cookie, host: "127.0.0.1:8080", "x-forwarded-host": "llm.example.com", origin: "https://llm.example.com" })).status).toBe(200);
+    expect((await send("POST", { cookie, host: "127.0.0.1:8080", "x-forwarded-host": "llm.example.com", origin: "https://evil.example" })).status).toBe(403);
   });
 
   test("reads by cookie need no Origin; bearer changes are unaffected by Origin", async () => {
