@@ -28,6 +28,11 @@ import type { Store } from "./store/store.ts";
 import { startControlPlane, type ControlPlane } from "./admin/plane.ts";
 import { adminApi } from "./admin/routes.ts";
 import { keyInfoRoutes } from "./admin/key-info.ts";
+import { metricsRoutes } from "./api/metrics.ts";
+import { GatewayMetrics } from "./observability/metrics.ts";
+import { createTracing } from "./observability/traces.ts";
+import { ConfigTelemetry, rejectionReason } from "./observability/telemetry.ts";
+import { registerSecrets } from "./config/secrets.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export interface AppDeps {
@@ -56,6 +61,9 @@ export interface Gateway {
   control: ControlPlane | null;
   /** Resolves when the gateway may listen (the store's keys are loaded). */
   ready: Promise<void>;
+  metrics: GatewayMetrics;
+  /** Exports the spans still queued (before exit); resolves at once without traces. */
+  flushTraces(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -75,7 +83,11 @@ function asGatewayError(code: unknown, error: unknown, request: Request, allowed
 export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
-  const router = buildRouter(config, buildProviders(config), deps.routing);
+  registerSecrets([config.metrics.key, ...Object.values(config.telemetry.headers ?? {})]);
+  const metrics = new GatewayMetrics({ keyLabels: config.metrics.key_labels, version: pkg.version });
+  const tracing = createTracing(config.telemetry, pkg.version, metrics.spansDropped, logger);
+  const telemetry = new ConfigTelemetry({ metrics, tracing }, config);
+  const router = buildRouter(config, buildProviders(config), { ...deps.routing, probe: (label, provider, upstream) => telemetry.probe(label, provider, upstream) });
   const store = deps.store;
   const limiter = deps.limiter ?? createLimiter(config, { logger, spend: store ? (id, day) => store.spendSince(id, day) : undefined });
   const now = deps.now ?? Date.now;
@@ -87,6 +99,8 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const admin = requireAdmin(config, sessions);
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
   const inflight = new InFlight();
+  // Gauges are read when scraped, never updated per request.
+  metrics.setSources({ inflight: () => inflight.size, deployments: () => router.health() });
   const bodyLimit = config.server.body_limit_bytes;
   // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
   let allowed: AllowedMethods | undefined;
@@ -109,6 +123,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .onError(async ({ code, error, request }) => {
       const s = stateOf(request);
       const g = asGatewayError(code, error, request, allowedOf);
+      // Refusals of model requests, by reason (their requests_total line is added with the log line below).
+      const reason = g && s?.telemetry ? rejectionReason(g) : null;
+      if (reason) metrics.rejections[reason].value++;
       if (!g) {
         // A bug: the details go to the log with the request id, never to the client.
         logger.error("unhandled error", {
@@ -135,6 +152,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     })
     .use(healthRoutes())
     .use(dashboardRoutes({ config, sessions, bodyLimit }))
+    .use(metricsRoutes(metrics, config.metrics.key))
     .use(adminRoutes(router, admin))
     // Without an admin key the whole /admin/v1 prefix does not exist (404), rather than answering 401 to everyone.
     .use(control && hasAdminKey ? adminApi({ config, store: control.store, sync: control.sync, ring: keys, limiter, now, prices, admin }) : new Elysia({ name: "admin.v1.off" }))
@@ -142,10 +160,10 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(modelRoutes("/api/v1", config, limiter, auth))
     .use(keyInfoRoutes("/v1", { auth, sync: control?.sync ?? null, limiter, now }))
     .use(keyInfoRoutes("/api/v1", { auth, sync: control?.sync ?? null, limiter, now }))
-    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight, accounting }))
-    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight, accounting }))
-    .use(embeddingsRoutes("/v1", { config, router, limiter, logger, now, auth, inflight }))
-    .use(embeddingsRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight }));
+    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight, accounting, telemetry: () => telemetry }))
+    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight, accounting, telemetry: () => telemetry }))
+    .use(embeddingsRoutes("/v1", { config, router, limiter, logger, now, auth, inflight, telemetry: () => telemetry }))
+    .use(embeddingsRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight, telemetry: () => telemetry }));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({
@@ -162,6 +180,8 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     // Queued usage events are written before the limiter goes (their spend is already counted there).
     await control?.close();
     await limiter.close();
+    await tracing?.shutdown();
   };
-  return { app: app as unknown as Elysia, listen, inflight, keys, router, limiter, logger, control, ready: control?.ready ?? Promise.resolve(), close };
+  const flushTraces = async () => void (await tracing?.flush());
+  return { app: app as unknown as Elysia, listen, inflight, keys, router, limiter, logger, control, ready: control?.ready ?? Promise.resolve(), metrics, flushTraces, close };
 }

@@ -3,11 +3,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startOtlpReceiver } from "./support/otlp-receiver.ts";
+import { parseProm, series } from "./support/prometheus.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sb-bin-"));
 const bin = join(dir, "switchboard");
 let proc: ReturnType<typeof Bun.spawn> | undefined;
 const port = 20000 + Math.floor(Math.random() * 20000);
+const collector = startOtlpReceiver();
 
 beforeAll(async () => {
   const root = join(import.meta.dir, "..");
@@ -17,7 +20,8 @@ beforeAll(async () => {
   writeFileSync(
     cfg,
     "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n    rpm: 100\n    tpm: 100000\n" +
-      `server:\n  admin_key: sk-binary-admin-1\nstore:\n  url: sqlite://${join(dir, "bin.db")}\n`,
+      `server:\n  admin_key: sk-binary-admin-1\nstore:\n  url: sqlite://${join(dir, "bin.db")}\n` +
+      `telemetry:\n  otlp_endpoint: ${collector.url}\n  batch_delay_ms: 20\n`,
   );
   proc = Bun.spawn([bin, "--config", cfg, "--port", String(port)], { env: { ...process.env, BIN_TEST_KEY: "sk-binary-test-1" }, stdout: "ignore", stderr: "ignore" });
   for (let i = 0; i < 100; i++) {
@@ -26,7 +30,10 @@ beforeAll(async () => {
   }
   throw new Error("compiled binary did not start");
 }, 120_000);
-afterAll(() => proc?.kill());
+afterAll(() => {
+  proc?.kill();
+  collector.stop();
+});
 
 test("the compiled binary answers JSON and streams", async () => {
   const call = (stream: boolean) =>
@@ -65,4 +72,20 @@ test("the compiled binary runs the store's migrations from inside itself and ser
   const { key } = (await created.json()) as { key: string };
   const info = await fetch(`http://127.0.0.1:${port}/v1/key/info`, { headers: { authorization: `Bearer ${key}` } });
   expect(((await info.json()) as { name: string }).name).toBe("from-binary");
+});
+
+test("prom-client (process metrics included) and OpenTelemetry's exporter work inside the executable", async () => {
+  const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+  const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: "Bearer sk-binary-test-1", "content-type": "application/json", traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+    body: JSON.stringify({ model: "echo", messages: [{ role: "user", content: "traced" }] }),
+  });
+  expect(r.status).toBe(200);
+  const m = parseProm(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+  expect(m.get(series("switchboard_requests_total", { model: "echo", provider: "e", status: 200 }))).toBeGreaterThanOrEqual(1);
+  expect(m.get("process_resident_memory_bytes")).toBeGreaterThan(0);
+  const mine = await collector.waitForTrace(traceId, 2);
+  expect(mine.map((s) => s.kind).sort()).toEqual([2, 3]);
+  expect(mine[0]!.resource["service.name"]).toBe("switchboard");
 });

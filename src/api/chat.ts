@@ -22,6 +22,8 @@ import { checkModelParams, withModelParams } from "./model-params.ts";
 import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
 import { withoutUsageChunk } from "./usage-chunk.ts";
 import { countsOf, RequestUsage, type Accounting, type TokenCounts } from "../usage/accounting.ts";
+import { observeRequest } from "./observe.ts";
+import type { ConfigTelemetry } from "../observability/telemetry.ts";
 
 export interface ChatDeps {
   config: Config;
@@ -35,6 +37,8 @@ export interface ChatDeps {
   inflight: InFlight;
   /** Prices, budgets and usage events (absent: none of them). */
   accounting?: Accounting;
+  /** The running config's metric series and span names (read once per request). */
+  telemetry: () => ConfigTelemetry;
 }
 
 interface TimeoutCapable {
@@ -53,7 +57,7 @@ export function chatRoutes(prefix: string, deps: ChatDeps) {
     // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
     ({ request, server }) => handleChat(request, server, limit, maxDepth, deps),
     {
-      beforeHandle: deps.auth,
+      beforeHandle: [observeRequest("chat", deps.telemetry), deps.auth],
       response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema },
       detail: {
         requestBody: chatBodyDoc,
@@ -91,6 +95,7 @@ async function admitAndDispatch(request: Request, server: TimeoutCapable | null,
   if (principal.allowed && !principal.allowed.has(parsed.model)) throw modelNotAllowed(parsed.model);
   const body = withModelParams(parsed, route.model);
   usage.deployment = route.deployment;
+  s.telemetry?.requested(body);
   s.log.model = body.model;
   s.log.provider = route.deployment.provider;
   s.log.upstream_model = route.deployment.upstreamModel;
@@ -156,6 +161,7 @@ async function dispatchChat(
     warn: warnings.warn,
     warnings,
     maxResponseBytes: deps.config.server.max_upstream_response_bytes,
+    trace: s.telemetry?.tracer,
   };
   // Logged only when something was noted, so the common line stays short.
   Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.all.length ? warnings.all : undefined) });
@@ -182,6 +188,7 @@ async function dispatchChat(
     // No usage in the answer: the prompt we counted is the best there is (a budget then keeps its reservation).
     const cost = usage.finish(200, reported ?? { prompt: promptTokens(), cached: 0, completion: 0, reasoning: 0 }, reported ? "provider" : "estimated", s.log.ttfb_ms);
     admission.settle(completion.usage?.total_tokens ?? null, reported ? cost : null);
+    s.telemetry?.usage(completion.usage);
     s.log.tokens_in = completion.usage?.prompt_tokens;
     s.log.tokens_out = completion.usage?.completion_tokens;
     logRequest(deps.logger, s, 200);
@@ -255,6 +262,7 @@ function meteredStream(request: Request, opened: OpenedStream, ctx: CallContext,
     settle(status);
     const usage = ctx.meter.usage;
     if (usage) {
+      s.telemetry?.usage(usage);
       s.log.tokens_in = usage.prompt_tokens;
       s.log.tokens_out = usage.completion_tokens;
     }

@@ -1,6 +1,7 @@
 // Per-request state shared by the hooks and routes (request id, caller, rate-limit headers, log fields).
 import type { Principal } from "../auth/keys.ts";
 import type { RequestLogLine } from "../observability/log.ts";
+import type { RequestTelemetry } from "../observability/telemetry.ts";
 
 export interface RequestState {
   id: string;
@@ -15,6 +16,8 @@ export interface RequestState {
   log: Partial<RequestLogLine>;
   /** Set once the line is written, so no request is logged twice. */
   logged: boolean;
+  /** Model routes: the request's metrics and span, ended with its log line. */
+  telemetry?: RequestTelemetry;
 }
 
 const states = new WeakMap<Request, RequestState>();

@@ -13,6 +13,7 @@ import { stateOf } from "./context.ts";
 import { requestDeadline } from "./deadline.ts";
 import { parseEmbeddingsRequest } from "./validate.ts";
 import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
+import { observeRequest } from "./observe.ts";
 
 const bodyDoc = { required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(EmbeddingsRequestSchema)) as object } } };
 
@@ -20,7 +21,7 @@ export function embeddingsRoutes(prefix: string, deps: ChatDeps) {
   const limit = deps.config.server.body_limit_bytes;
   const maxDepth = deps.config.server.max_json_depth;
   return new Elysia({ name: `api.embeddings${prefix}`, prefix }).post("/embeddings", ({ request }) => handleEmbeddings(request, limit, maxDepth, deps), {
-    beforeHandle: deps.auth,
+    beforeHandle: [observeRequest("embeddings", deps.telemetry), deps.auth],
     response: { 200: EmbeddingsResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema },
     detail: {
       requestBody: bodyDoc,
@@ -70,12 +71,14 @@ async function handleEmbeddings(request: Request, limit: number, maxDepth: numbe
       meter: newMeter(),
       maxResponseBytes: deps.config.server.max_upstream_response_bytes,
       warn: warnings.warn,
-    warnings,
+      warnings,
+      trace: s.telemetry?.tracer,
     };
     // Retries, fallbacks and breakers as for chat.
     const routed = await deps.router.embed(route, body, ctx, (f) => Object.assign(s.log, f));
     const result = routed.result;
     admission.settle(result.usage.total_tokens);
+    s.telemetry?.usage(result.usage);
     s.log.tokens_in = result.usage.prompt_tokens;
     s.log.tokens_out = 0;
     s.log.ttfb_ms = Math.round((performance.now() - s.start) * 1000) / 1000;

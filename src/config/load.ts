@@ -72,6 +72,8 @@ export function buildConfig(raw: unknown, source: string, env: Record<string, st
     prices: c.prices ?? {},
     store: Value.Default(ConfigSchema.properties.store, c.store ?? {}) as Config["store"],
     usage: Value.Default(ConfigSchema.properties.usage, c.usage ?? {}) as Config["usage"],
+    metrics: Value.Default(ConfigSchema.properties.metrics, c.metrics ?? {}) as Config["metrics"],
+    telemetry: Value.Default(ConfigSchema.properties.telemetry, c.telemetry ?? {}) as Config["telemetry"],
     source,
   };
   checkReferences(config);

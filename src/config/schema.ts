@@ -205,6 +205,37 @@ export const UsageSchema = T.Object(
   closed,
 );
 
+/** GET /metrics (observability/metrics.ts). */
+export const MetricsSchema = T.Object(
+  {
+    /** When set, GET /metrics needs `Authorization: Bearer <key>` (open otherwise). */
+    key: T.Optional(T.String({ minLength: 8 })),
+    /** Adds the key's name as a `key` label to requests, tokens and cost (one series per key: bounded by the keys). */
+    key_labels: T.Boolean({ default: false }),
+  },
+  closed,
+);
+
+/** OpenTelemetry traces over OTLP/HTTP JSON (observability/traces.ts); off without `otlp_endpoint`. */
+export const TelemetrySchema = T.Object(
+  {
+    /** The collector's OTLP/HTTP base URL (spans go to `<endpoint>/v1/traces`), e.g. http://collector:4318. */
+    otlp_endpoint: T.Optional(T.String({ pattern: "^https?://" })),
+    service_name: T.String({ default: "switchboard", minLength: 1 }),
+    /** Extra headers on every export (a collector's or vendor's auth). */
+    headers: T.Optional(T.Record(T.String(), T.String())),
+    /** Finished spans waiting for export; past it new spans are dropped (and counted), never waited for. */
+    max_queue_size: PosInt({ default: 2048, maximum: 1_000_000 }),
+    /** Spans per export request. */
+    max_batch_size: PosInt({ default: 512, maximum: 100_000 }),
+    /** How often a partial batch is sent. */
+    batch_delay_ms: PosInt({ default: 1000 }),
+    /** An export that has not answered by then counts as failed (its spans dropped and counted). */
+    export_timeout_ms: PosInt({ default: 10000 }),
+  },
+  closed,
+);
+
 export const ConfigSchema = T.Object(
   {
     server: T.Optional(ServerSchema),
@@ -216,6 +247,8 @@ export const ConfigSchema = T.Object(
     prices: T.Optional(T.Record(T.String({ minLength: 1 }), PriceSchema)),
     store: T.Optional(StoreSchema),
     usage: T.Optional(UsageSchema),
+    metrics: T.Optional(MetricsSchema),
+    telemetry: T.Optional(TelemetrySchema),
   },
   closed,
 );
@@ -233,6 +266,8 @@ export interface Config {
   prices: Record<string, PriceConfig>;
   store: Static<typeof StoreSchema>;
   usage: Static<typeof UsageSchema>;
+  metrics: Static<typeof MetricsSchema>;
+  telemetry: Static<typeof TelemetrySchema>;
   /** Where it came from, for the start-up banner. */
   source: string;
 }

@@ -197,22 +197,27 @@ const perMinute = (windowMs: number) => (windowMs === WINDOW_MS ? "per minute" :
 export function rejection(scopes: readonly Scope[], snaps: readonly ScopeSnapshot[], estimate: number, windowMs: number) {
   const hits: string[] = [];
   let wait = 0;
+  // Counted once per refusal, under the first limit hit (requests, then tokens, then concurrency).
+  let reason: "rpm" | "tpm" | "concurrency" | undefined;
   scopes.forEach((s, i) => {
     const n = snaps[i]!;
     if (n.waitRequestsMs >= 0) {
       hits.push(`requests: ${s.rpm} ${perMinute(windowMs)} for ${s.label}`);
       wait = Math.max(wait, n.waitRequestsMs);
+      reason ??= "rpm";
     }
     if (n.waitTokensMs >= 0) {
       hits.push(`tokens: ${s.tpm} ${perMinute(windowMs)} for ${s.label} (${n.tokens} used, this request reserves ${estimate})`);
       wait = Math.max(wait, n.waitTokensMs);
+      reason ??= "tpm";
     }
     if (n.waitConcurrencyMs >= 0) {
       hits.push(`concurrency: ${s.concurrent} requests in flight for ${s.label}`);
       wait = Math.max(wait, n.waitConcurrencyMs);
+      reason ??= "concurrency";
     }
   });
-  return rateLimited(`Rate limit reached on ${hits.join("; ")}. Retry after ${seconds(wait)}s.`, seconds(wait), rateHeaders(scopes, snaps));
+  return rateLimited(`Rate limit reached on ${hits.join("; ")}. Retry after ${seconds(wait)}s.`, seconds(wait), rateHeaders(scopes, snaps), reason);
 }
 
 /** Tokens a request reserves: 0 when no scope has a tpm limit (its prompt is then never tokenised), else at least 1. */
@@ -233,6 +238,7 @@ export function tooLargeForTpm(scopes: readonly Scope[], estimate: number, windo
       `more than the ${s.tpm} tokens ${perMinute(windowMs)} allowed for ${s.label}. Lower max_tokens or shorten the prompt; retrying will not help.`,
     windowMs / 1000,
     headers,
+    "tpm",
   );
 }
 

@@ -22,6 +22,8 @@ export interface RequestLogLine {
   tokens_out?: number;
   error?: string;
   warnings?: string[];
+  /** The request's trace (W3C trace id), when traces are exported. */
+  trace_id?: string;
 }
 
 /** One failed upstream attempt, as the request line records it. */

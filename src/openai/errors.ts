@@ -36,6 +36,8 @@ export interface GatewayErrorInit {
   retryable?: boolean;
   /** Seconds the provider asked us to wait, when it said so. */
   retryAfter?: number;
+  /** Which of the key's limits refused the request (switchboard_rejections_total's `reason`). */
+  rejection?: "rpm" | "tpm" | "concurrency" | "budget";
   cause?: unknown;
 }
 
@@ -77,8 +79,8 @@ export const methodNotAllowed = (method: string, path: string, allow: readonly s
   new GatewayError("method_not_allowed", `Invalid method for URL (${method} ${path}); this URL takes ${allow.join(", ")}.`, { headers: { allow: allow.join(", ") } });
 export const requestTooLarge = (limitBytes: number) =>
   new GatewayError("request_too_large", `Request body is larger than the limit of ${limitBytes} bytes.`);
-export const rateLimited = (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}) =>
-  new GatewayError("rate_limited", message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), headers });
+export const rateLimited = (message: string, retryAfterSeconds: number, headers: Record<string, string> = {}, rejection?: GatewayErrorInit["rejection"]) =>
+  new GatewayError("rate_limited", message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)), headers, rejection });
 export const upstreamFailed = (message: string, init: GatewayErrorInit = {}) =>
   new GatewayError("upstream_failed", message, { retryable: true, ...init });
 /** The shared rate-limit store cannot be reached and `rate_limit.on_store_error` is `deny`. */

@@ -33,7 +33,8 @@ export async function upstreamFetch(req: UpstreamRequest, ctx: CallContext, mapE
   try {
     res = await fetch(req.url, {
       method: req.method ?? "POST",
-      headers: req.headers,
+      // A provider's headers are built once and shared: the attempt's trace context goes on a copy (traces on only).
+      headers: ctx.traceparent === undefined ? req.headers : { ...req.headers, traceparent: ctx.traceparent },
       body: req.body,
       signal: ctx.signal,
       // Bun would follow a redirect with the provider key attached; a provider never needs that.

@@ -118,6 +118,24 @@ const throwIfStopped = (ctx: CallContext) => {
  * Non-retryable failures (a 400) and a client leaving end the loop immediately.
  */
 export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, log: RoutingLog): Promise<Routed<T>> {
+  // A retryable failure's outcome is known only by what follows it: another attempt on the model (retry), on a
+  // fallback model (fallback), or none — a failure, counted here once the loop has given up.
+  const pending: PendingFailure = { target: undefined, mi: 0 };
+  try {
+    return await attempts(deps, plan, ctx, call, log, pending);
+  } finally {
+    if (pending.target) pending.target.probe.outcomes.failure.value++;
+  }
+}
+
+/** The last retryable failure, until the next attempt tells whether it was retried or fallen back from. */
+interface PendingFailure {
+  target: Target | undefined;
+  /** Its model's place in the fallback chain. */
+  mi: number;
+}
+
+async function attempts<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, log: RoutingLog, pending: PendingFailure): Promise<Routed<T>> {
   const deadlineAt = performance.now() + ctx.timeoutMs;
   const retries: AttemptFailure[] = [];
   const fields: RoutingLogFields = { attempts: 0 };
@@ -172,7 +190,22 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
       // The provider's own timeout only bounds an attempt when it ends before the request's deadline does.
       const attemptMs = target.attemptTimeoutMs !== undefined && target.attemptTimeoutMs < remaining ? target.attemptTimeoutMs : undefined;
       const slots = target.slots;
-      const attempt = startAttempt(ctx, p.firstByteTimeoutMs, attemptMs, slots ? () => slots.release() : undefined);
+      if (pending.target) {
+        pending.target.probe.outcomes[pending.mi === mi ? "retry" : "fallback"].value++;
+        pending.target = undefined;
+      }
+      // Traces on: the attempt's span (it sets ctx.traceparent before the attempt's context is made), ended at the
+      // latest with the attempt (a stream's: at its end).
+      const span = ctx.trace?.attempt(target.probe, ctx);
+      const release = span
+        ? () => {
+            slots?.release();
+            span.end(null);
+          }
+        : slots
+          ? () => slots.release()
+          : undefined;
+      const attempt = startAttempt(ctx, p.firstByteTimeoutMs, attemptMs, release);
       fields.attempts = (fields.attempts ?? 0) + 1;
       fields.provider = target.deployment.provider;
       fields.upstream_model = target.deployment.upstreamModel;
@@ -183,8 +216,10 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
       const warned = ctx.warnings?.mark();
       try {
         const result = await call(target, attempt);
+        target.probe.outcomes.success.value++;
         return { result, deployment: target.deployment, label: target.label };
       } catch (err) {
+        span?.end(err);
         attempt.dispose();
         resetMeter(ctx.meter);
         if (warned !== undefined) ctx.warnings!.rewind(warned);
@@ -193,13 +228,17 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
           // gateway's own bug (a translation that threw). It must not count against the deployment, nor be retried
           // onto the next one, where it would fail the same way.
           target.health.end(false);
+          target.probe.outcomes.failure.value++;
           throw err;
         }
         const g = classifyFailure(err, attempt.ctx);
         if (ctx.signal.aborted) {
           const stop = classifyFailure(ctx.signal.reason, ctx);
           // A deployment that used up the whole deadline counts against it; a client leaving does not.
-          if (stop.kind === "upstream_timeout") target.health.failed(stop.message);
+          if (stop.kind === "upstream_timeout") {
+            target.health.failed(stop.message);
+            target.probe.outcomes.failure.value++;
+          }
           target.health.end(stop.kind === "upstream_timeout");
           throw stop;
         }
@@ -209,6 +248,7 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
         if (!g.retryable) {
           // The deployment answered (a 400 is the request's fault): no breaker failure, and a probe slot is freed.
           target.health.end(false);
+          target.probe.outcomes.failure.value++;
           throw g;
         }
         target.health.failed(`${g.kind}: ${g.message}`);
@@ -217,6 +257,8 @@ export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: Call
         const retryAfterMs = g.init.retryAfter === undefined ? undefined : g.init.retryAfter * 1000;
         if (retryAfterMs !== undefined && retryAfterMs > deps.retry.retryAfterCapMs) skip.add(target);
         failed.set(target, { retryAfterMs });
+        pending.target = target;
+        pending.mi = mi;
       }
     }
   }

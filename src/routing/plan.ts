@@ -3,6 +3,10 @@ import type { Config, ModelConfig } from "../config/schema.ts";
 import type { Deployment, Provider } from "../providers/types.ts";
 import { TargetHealth, type BreakerPolicy } from "./breaker.ts";
 import { ProviderSlots } from "./capacity.ts";
+import { NOOP_PROBE, type DeploymentProbe } from "../observability/telemetry.ts";
+
+/** A deployment's attempt counters and span attributes, resolved once here (observability/telemetry.ts). */
+export type ProbeFactory = (label: string, provider: string, upstreamModel: string) => DeploymentProbe;
 
 export type Strategy = NonNullable<ModelConfig["strategy"]>;
 
@@ -20,6 +24,7 @@ export interface Target {
   health: TargetHealth;
   /** The provider's max_concurrent, shared by every target on that provider; undefined when unlimited. */
   slots: ProviderSlots | undefined;
+  probe: DeploymentProbe;
 }
 
 export interface ModelPlan {
@@ -41,7 +46,12 @@ export function breakerPolicy(config: Config): BreakerPolicy {
  * Every model's plan, keyed by id. Targets that name the same provider and upstream model share one TargetHealth,
  * so a deployment's breaker, in-flight count and latency are the same whichever model reaches it.
  */
-export function buildPlans(config: Config, providers: Map<string, Provider>, now: () => number): { plans: Map<string, ModelPlan>; health: Map<string, TargetHealth> } {
+export function buildPlans(
+  config: Config,
+  providers: Map<string, Provider>,
+  now: () => number,
+  probe: ProbeFactory = () => NOOP_PROBE,
+): { plans: Map<string, ModelPlan>; health: Map<string, TargetHealth> } {
   const health = new Map<string, TargetHealth>();
   const policy = breakerPolicy(config);
   const plans = new Map<string, ModelPlan>();
@@ -75,6 +85,7 @@ export function buildPlans(config: Config, providers: Map<string, Provider>, now
         attemptTimeoutMs: config.providers[t.provider]?.timeout_ms,
         health: h,
         slots: slots.get(t.provider),
+        probe: probe(label, t.provider, upstreamModel),
       };
     });
     plans.set(m.id, {

@@ -4,7 +4,7 @@ import type { ChatCompletion, ChatRequest, EmbeddingsRequest, EmbeddingsResponse
 import type { CallContext, Deployment, Provider } from "../providers/types.ts";
 import type { TargetStatus } from "./breaker.ts";
 import { completeCall, dispatch, embedCall, streamCall, type DispatchDeps, type OpenedStream, type Routed, type RoutingLog } from "./dispatch.ts";
-import { buildPlans, type ModelPlan } from "./plan.ts";
+import { buildPlans, type ModelPlan, type ProbeFactory } from "./plan.ts";
 import { realSleep, type Sleep } from "./retry.ts";
 
 export type { OpenedStream, Routed, RoutingLog, RoutingLogFields } from "./dispatch.ts";
@@ -27,6 +27,8 @@ export interface RoutingDeps {
   now?: () => number;
   sleep?: Sleep;
   random?: () => number;
+  /** Each deployment's attempt counters and span attributes (observability); none without it. */
+  probe?: ProbeFactory;
 }
 
 export interface Router {
@@ -57,7 +59,7 @@ const noLog: RoutingLog = () => {};
 
 export function buildRouter(config: Config, providers: Map<string, Provider>, deps: RoutingDeps = {}): Router {
   const now = deps.now ?? Date.now;
-  const { plans, health } = buildPlans(config, providers, now);
+  const { plans, health } = buildPlans(config, providers, now, deps.probe);
   const routes = new Map<string, Route>();
   for (const [id, plan] of plans) {
     const first = plan.targets[0]!;
