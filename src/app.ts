@@ -1,4 +1,4 @@
-// createApp(config) → the Elysia app: request state and auth first, one error handler, route groups in request order.
+// createApp(config) → the Elysia app: request state and auth first, one error handler, route groups in request order; reload swaps the config's part.
 import { Elysia } from "elysia";
 import type { Config } from "./config/schema.ts";
 import { buildKeyRing, type KeyRing } from "./auth/keys.ts";
@@ -7,8 +7,7 @@ import type { Limiter } from "./limits/limiter.ts";
 import { createStdoutLogger, type Logger } from "./observability/log.ts";
 import { logRequest } from "./observability/request-log.ts";
 import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf, toErrorResponse } from "./openai/errors.ts";
-import { buildProviders } from "./providers/registry.ts";
-import { buildRouter, type Router, type RoutingDeps } from "./routing/router.ts";
+import type { Router, RoutingDeps } from "./routing/router.ts";
 import { chatRoutes } from "./api/chat.ts";
 import { embeddingsRoutes } from "./api/embeddings.ts";
 import { modelRoutes } from "./api/models.ts";
@@ -23,7 +22,7 @@ import { InFlight } from "./api/inflight.ts";
 import { allowedMethods, type AllowedMethods } from "./api/route-table.ts";
 import { validationError } from "./api/validate.ts";
 import { checkDeclaredLength } from "./api/body.ts";
-import { buildPriceTable } from "./costs/prices.ts";
+
 import type { Store } from "./store/store.ts";
 import { startControlPlane, type ControlPlane } from "./admin/plane.ts";
 import { adminApi } from "./admin/routes.ts";
@@ -31,8 +30,13 @@ import { keyInfoRoutes } from "./admin/key-info.ts";
 import { metricsRoutes } from "./api/metrics.ts";
 import { GatewayMetrics } from "./observability/metrics.ts";
 import { createTracing } from "./observability/traces.ts";
-import { ConfigTelemetry, rejectionReason } from "./observability/telemetry.ts";
+import { rejectionReason } from "./observability/telemetry.ts";
 import { registerSecrets } from "./config/secrets.ts";
+import { ConfigError, defaultConfig, loadConfigFile } from "./config/load.ts";
+import { buildRuntime, describeChanges, type Runtime, type Shared } from "./runtime.ts";
+import type { ReloadResult } from "./admin/reload.ts";
+import { readyRoutes, type ReadinessCheck } from "./api/ready.ts";
+import { configMetersTokens, loadTokenizer } from "./limits/estimate.ts";
 import pkg from "../package.json" with { type: "json" };
 
 export interface AppDeps {
@@ -45,6 +49,8 @@ export interface AppDeps {
   store?: Store;
   /** Dashboard session lifetimes (tests shorten the idle expiry). */
   sessions?: SessionOptions;
+  /** How a reload gets the config (default: the file the config came from, with the environment as it is then). */
+  loadConfig?: () => Promise<Config>;
 }
 
 export interface Gateway {
@@ -52,7 +58,10 @@ export interface Gateway {
   /** Starts serving with the gateway's server settings (the CLI and the tests listen the same way). */
   listen(hostname: string, port: number): void;
   keys: KeyRing;
-  router: Router;
+  /** The running config's router (a reload replaces it). */
+  readonly router: Router;
+  /** The running config. */
+  readonly config: Config;
   limiter: Limiter;
   logger: Logger;
   /** Chat requests in flight (a shutdown ends what is left of them when its window is over). */
@@ -64,7 +73,18 @@ export interface Gateway {
   metrics: GatewayMetrics;
   /** Exports the spans still queued (before exit); resolves at once without traces. */
   flushTraces(): Promise<void>;
+  /**
+   * Re-reads the config and swaps it in, or leaves the running one untouched and says why (the start-up's message).
+   * Reloads run one at a time.
+   */
+  reload(): Promise<ReloadResult>;
   close(): Promise<void>;
+}
+
+/** The field a config error names (`models[1].provider: …` → `models[1].provider`), when it names one. */
+function fieldOf(message: string): string | null {
+  const head = message.slice(0, message.indexOf(":"));
+  return /^[A-Za-z_][\w.[\]-]*$/.test(head) ? head : null;
 }
 
 /** Maps whatever reached onError to a GatewayError; anything unexpected is a bug and stays a 500. */
@@ -83,25 +103,62 @@ function asGatewayError(code: unknown, error: unknown, request: Request, allowed
 export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
-  registerSecrets([config.metrics.key, ...Object.values(config.telemetry.headers ?? {})]);
+  const secrets = (c: Config) => registerSecrets([c.metrics.key, ...Object.values(c.telemetry.headers ?? {})]);
+  secrets(config);
   const metrics = new GatewayMetrics({ keyLabels: config.metrics.key_labels, version: pkg.version });
   const tracing = createTracing(config.telemetry, pkg.version, metrics.spansDropped, logger);
-  const telemetry = new ConfigTelemetry({ metrics, tracing }, config);
-  const router = buildRouter(config, buildProviders(config), { ...deps.routing, probe: (label, provider, upstream) => telemetry.probe(label, provider, upstream) });
   const store = deps.store;
   const limiter = deps.limiter ?? createLimiter(config, { logger, spend: store ? (id, day) => store.spendSince(id, day) : undefined });
   const now = deps.now ?? Date.now;
   const auth = requireKey(keys);
-  const prices = buildPriceTable(config);
-  const control = store ? startControlPlane(config, store, keys, prices, logger) : null;
-  const accounting = control?.accounting ?? { prices, sink: null };
+  const inflight = new InFlight();
+  const shared: Shared = { obs: { metrics, tracing }, limiter, logger, now, inflight, routing: deps.routing, sink: null };
+  // The config's part of the gateway, behind one reference: a request reads it once, a reload replaces it whole.
+  const live: { current: Runtime } = { current: buildRuntime(config, shared) };
+  const control = store ? startControlPlane(config, store, keys, live.current.prices, logger) : null;
+  if (control) live.current.chat.accounting = control.accounting;
+  shared.sink = control?.writer ?? null;
   const sessions = createSessions({ now, ...deps.sessions });
   const admin = requireAdmin(config, sessions);
-  const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
-  const inflight = new InFlight();
-  // Gauges are read when scraped, never updated per request.
-  metrics.setSources({ inflight: () => inflight.size, deployments: () => router.health() });
+  // The dashboard reads its settings once, at start.
   const bodyLimit = config.server.body_limit_bytes;
+  const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
+  const chatDeps = () => live.current.chat;
+  // Gauges are read when scraped, never updated per request.
+  metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0 });
+  const readiness: ReadinessCheck[] = [];
+  if (store) readiness.push({ name: "store", ping: () => store.ping() });
+  const limiterPing = limiter.ping?.bind(limiter);
+  if (limiterPing) readiness.push({ name: "redis", ping: limiterPing });
+
+  const loadConfig = deps.loadConfig ?? (() => (config.source === "built-in default" ? Promise.resolve(defaultConfig()) : loadConfigFile(config.source)));
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reloadOnce = async (): Promise<ReloadResult> => {
+    const before = live.current;
+    let next: Runtime;
+    try {
+      const c = await loadConfig();
+      next = buildRuntime(c, shared, before);
+      if (configMetersTokens(c)) loadTokenizer();
+    } catch (err) {
+      const message = err instanceof ConfigError ? `invalid config: ${err.message}` : `reload failed: ${err instanceof Error ? err.message : String(err)}`;
+      logger.error("config reload refused; the running config stays", { error: message });
+      return { ok: false, message, field: err instanceof ConfigError ? fieldOf(err.message) : null };
+    }
+    // The swap: no await from here to the end, so no request sees half of it.
+    secrets(next.config);
+    keys.setConfigKeys(next.config);
+    limiter.setDefaults(next.config.rate_limit.defaults);
+    live.current = next;
+    const { summary, restartNeeded } = describeChanges(before.config, next.config);
+    logger.info("config reloaded", { source: next.config.source, changes: summary, ...(restartNeeded.length > 0 ? { restart_needed: restartNeeded } : {}) });
+    return { ok: true, changes: summary, restartNeeded };
+  };
+  const reload = (): Promise<ReloadResult> => {
+    const run = reloading.then(reloadOnce);
+    reloading = run.catch(() => {});
+    return run;
+  };
   // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
   let allowed: AllowedMethods | undefined;
   const allowedOf = () => (allowed ??= allowedMethods(app.routes));
@@ -117,7 +174,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       setState(request, s);
       // Any route: a body declared larger than the limit is refused before a byte of it is read (Bun's own limit,
       // far above this one, would answer with a bare 413 and no JSON).
-      checkDeclaredLength(request, bodyLimit);
+      checkDeclaredLength(request, live.current.config.server.body_limit_bytes);
     })
 
     .onError(async ({ code, error, request }) => {
@@ -152,18 +209,19 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     })
     .use(healthRoutes())
     .use(dashboardRoutes({ config, sessions, bodyLimit }))
-    .use(metricsRoutes(metrics, config.metrics.key))
-    .use(adminRoutes(router, admin))
+    .use(readyRoutes(() => readiness, logger))
+    .use(metricsRoutes(metrics, () => live.current.config.metrics.key))
+    .use(adminRoutes(() => live.current.router, admin))
     // Without an admin key the whole /admin/v1 prefix does not exist (404), rather than answering 401 to everyone.
-    .use(control && hasAdminKey ? adminApi({ config, store: control.store, sync: control.sync, ring: keys, limiter, now, prices, admin }) : new Elysia({ name: "admin.v1.off" }))
-    .use(modelRoutes("/v1", config, limiter, auth))
-    .use(modelRoutes("/api/v1", config, limiter, auth))
+    .use(control && hasAdminKey ? adminApi(adminDeps(control, { ring: keys, limiter, now, admin, reload }, live)) : new Elysia({ name: "admin.v1.off" }))
+    .use(modelRoutes("/v1", () => live.current.config, limiter, auth))
+    .use(modelRoutes("/api/v1", () => live.current.config, limiter, auth))
     .use(keyInfoRoutes("/v1", { auth, sync: control?.sync ?? null, limiter, now }))
     .use(keyInfoRoutes("/api/v1", { auth, sync: control?.sync ?? null, limiter, now }))
-    .use(chatRoutes("/v1", { config, router, limiter, logger, now, auth, inflight, accounting, telemetry: () => telemetry }))
-    .use(chatRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight, accounting, telemetry: () => telemetry }))
-    .use(embeddingsRoutes("/v1", { config, router, limiter, logger, now, auth, inflight, telemetry: () => telemetry }))
-    .use(embeddingsRoutes("/api/v1", { config, router, limiter, logger, now, auth, inflight, telemetry: () => telemetry }));
+    .use(chatRoutes("/v1", chatDeps, auth))
+    .use(chatRoutes("/api/v1", chatDeps, auth))
+    .use(embeddingsRoutes("/v1", chatDeps, auth))
+    .use(embeddingsRoutes("/api/v1", chatDeps, auth));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({
@@ -183,5 +241,39 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     await tracing?.shutdown();
   };
   const flushTraces = async () => void (await tracing?.flush());
-  return { app: app as unknown as Elysia, listen, inflight, keys, router, limiter, logger, control, ready: control?.ready ?? Promise.resolve(), metrics, flushTraces, close };
+  return {
+    app: app as unknown as Elysia,
+    listen,
+    inflight,
+    keys,
+    get router() {
+      return live.current.router;
+    },
+    get config() {
+      return live.current.config;
+    },
+    limiter,
+    logger,
+    control,
+    ready: control?.ready ?? Promise.resolve(),
+    metrics,
+    flushTraces,
+    reload,
+    close,
+  };
+}
+
+/** The admin API's deps: the running config and prices are read per request, so a reload reaches them too. */
+function adminDeps(control: ControlPlane, fixed: { ring: KeyRing; limiter: Limiter; now: () => number; admin: ReturnType<typeof requireAdmin>; reload: () => Promise<ReloadResult> }, live: { current: Runtime }) {
+  return {
+    ...fixed,
+    store: control.store,
+    sync: control.sync,
+    get config() {
+      return live.current.config;
+    },
+    get prices() {
+      return live.current.prices;
+    },
+  };
 }

@@ -1,4 +1,4 @@
-// The CLI (loaded by main.ts): flags, config, createApp, listen, graceful drain on SIGTERM.
+// The CLI (loaded by main.ts): flags, config, createApp, listen, graceful drain on SIGTERM, config reload on SIGHUP.
 import { parseArgs } from "node:util";
 import { ConfigError, DEFAULT_ADMIN_KEY, DEFAULT_DEV_KEY, defaultConfig, loadConfigFile } from "./config/load.ts";
 import { openStore } from "./store/open.ts";
@@ -18,7 +18,9 @@ Usage: switchboard [--config FILE] [--port N] [--host ADDR]
   --version       print the version
 
 Environment: SWITCHBOARD_KEY and SWITCHBOARD_ADMIN_KEY set the API and admin keys of the built-in default config;
-OPENAI_API_KEY adds OpenAI models to it.`;
+OPENAI_API_KEY adds OpenAI models to it.
+
+Signals: SIGHUP reloads the config file (requests in flight finish on the old one); SIGTERM drains and stops.`;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/;
 
@@ -69,7 +71,8 @@ async function main(): Promise<void> {
   }
   let gw: ReturnType<typeof createApp>;
   try {
-    gw = createApp(config, { store });
+    // A reload (SIGHUP, POST /admin/v1/reload) reads the same file again, with the environment as it is then.
+    gw = createApp(config, { store, loadConfig: () => (path ? loadConfigFile(path) : Promise.resolve(defaultConfig())) });
   } catch (err) {
     // Checks that need the built app (a model's default params against the request schema) fail like the config's own.
     if (err instanceof ConfigError) fail(`invalid config: ${err.message}`);
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
   const drain = async (signal: string) => {
     if (stopping) process.exit(1);
     stopping = true;
-    const grace = config.server.shutdown_grace_s;
+    const grace = gw.config.server.shutdown_grace_s;
     say(`${signal}: draining ${gw.inflight.size} requests in flight (up to ${grace} s)`);
     // Stops accepting at once; resolves when every request in flight has finished.
     const drained = gw.app.server?.stop(false) ?? Promise.resolve();
@@ -116,6 +119,11 @@ async function main(): Promise<void> {
     await gw.logger.flush();
     process.exit(0);
   };
+  process.on("SIGHUP", () => {
+    void gw.reload().then((r) =>
+      say(r.ok ? `SIGHUP: config reloaded (${r.changes})${r.restartNeeded.length ? `; takes a restart: ${r.restartNeeded.join(", ")}` : ""}` : `SIGHUP: ${r.message}; the running config stays`),
+    );
+  });
   process.on("SIGTERM", () => void drain("SIGTERM"));
   process.on("SIGINT", () => void drain("SIGINT"));
 }

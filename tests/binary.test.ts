@@ -11,6 +11,7 @@ const bin = join(dir, "switchboard");
 let proc: ReturnType<typeof Bun.spawn> | undefined;
 const port = 20000 + Math.floor(Math.random() * 20000);
 const collector = startOtlpReceiver();
+let stderr = "";
 
 beforeAll(async () => {
   const root = join(import.meta.dir, "..");
@@ -23,7 +24,11 @@ beforeAll(async () => {
       `server:\n  admin_key: sk-binary-admin-1\nstore:\n  url: sqlite://${join(dir, "bin.db")}\n` +
       `telemetry:\n  otlp_endpoint: ${collector.url}\n  batch_delay_ms: 20\n`,
   );
-  proc = Bun.spawn([bin, "--config", cfg, "--port", String(port)], { env: { ...process.env, BIN_TEST_KEY: "sk-binary-test-1" }, stdout: "ignore", stderr: "ignore" });
+  proc = Bun.spawn([bin, "--config", cfg, "--port", String(port)], { env: { ...process.env, BIN_TEST_KEY: "sk-binary-test-1" }, stdout: "ignore", stderr: "pipe" });
+  void (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr as ReadableStream<Uint8Array>) stderr += dec.decode(chunk, { stream: true });
+  })().catch(() => {});
   for (let i = 0; i < 100; i++) {
     if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return;
     await Bun.sleep(50);
@@ -88,4 +93,29 @@ test("prom-client (process metrics included) and OpenTelemetry's exporter work i
   const mine = await collector.waitForTrace(traceId, 2);
   expect(mine.map((s) => s.kind).sort()).toEqual([2, 3]);
   expect(mine[0]!.resource["service.name"]).toBe("switchboard");
+});
+
+test("SIGHUP reloads the executable's config file; an invalid one is refused and the running config keeps serving", async () => {
+  const cfg = join(dir, "c.yaml");
+  const original = readFileSync(cfg, "utf8");
+  const key = { authorization: "Bearer sk-binary-test-1" };
+  const ids = async () => ((await (await fetch(`http://127.0.0.1:${port}/v1/models`, { headers: key })).json()) as { data: { id: string }[] }).data.map((m) => m.id);
+  const chat = (model: string) =>
+    fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: "POST", headers: { ...key, "content-type": "application/json" }, body: JSON.stringify({ model, messages: [{ role: "user", content: "hup" }] }) });
+  const eventually = async (ok: () => Promise<boolean> | boolean) => {
+    for (let i = 0; i < 100 && !(await ok()); i++) await Bun.sleep(50);
+    return ok();
+  };
+  writeFileSync(cfg, original.replace("models:\n  - id: echo\n    provider: e\n", "models:\n  - id: echo\n    provider: e\n  - id: echo-two\n    provider: e\n"));
+  proc!.kill("SIGHUP");
+  expect(await eventually(async () => (await ids()).includes("echo-two"))).toBe(true);
+  expect((await chat("echo-two")).status).toBe(200);
+  expect(stderr).toContain("SIGHUP: config reloaded (models +echo-two)");
+
+  writeFileSync(cfg, original.replace("provider: e\n", "provider: nope\n"));
+  proc!.kill("SIGHUP");
+  expect(await eventually(() => stderr.includes("SIGHUP: invalid config: models[0].provider: no provider named 'nope' in providers; the running config stays"))).toBe(true);
+  expect((await chat("echo-two")).status).toBe(200);
+  expect(proc!.exitCode).toBeNull();
+  writeFileSync(cfg, original);
 });

@@ -4,14 +4,15 @@ import type { Router } from "../routing/router.ts";
 import type { AuthHook } from "./auth.ts";
 import { stateOf } from "./context.ts";
 
-export function adminRoutes(router: Router, admin: AuthHook) {
+/** `router` gives the running router (a reload replaces it). */
+export function adminRoutes(router: () => Router, admin: AuthHook) {
   return new Elysia({ name: "api.admin" }).get(
     "/health/providers",
     ({ request }) => {
       const headers: Record<string, string> = { "content-type": "application/json", "cache-control": "no-store" };
       const id = stateOf(request)?.id;
       if (id) headers["x-request-id"] = id;
-      return new Response(JSON.stringify({ object: "list", data: router.health() }), { headers });
+      return new Response(JSON.stringify({ object: "list", data: router().health() }), { headers });
     },
     {
       beforeHandle: admin,

@@ -18,7 +18,7 @@ import type { AuthHook } from "./auth.ts";
 import type { InFlight } from "./inflight.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
-import { checkModelParams, withModelParams } from "./model-params.ts";
+import { withModelParams } from "./model-params.ts";
 import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
 import { withoutUsageChunk } from "./usage-chunk.ts";
 import { countsOf, RequestUsage, type Accounting, type TokenCounts } from "../usage/accounting.ts";
@@ -31,14 +31,12 @@ export interface ChatDeps {
   limiter: Limiter;
   logger: Logger;
   now: () => number;
-  /** The key check, run before the handler for whichever route matched. */
-  auth: AuthHook;
   /** Requests in flight, ended with an answer when a shutdown's drain window runs out. */
   inflight: InFlight;
   /** Prices, budgets and usage events (absent: none of them). */
   accounting?: Accounting;
-  /** The running config's metric series and span names (read once per request). */
-  telemetry: () => ConfigTelemetry;
+  /** The config's metric series and span names. */
+  telemetry: ConfigTelemetry;
 }
 
 interface TimeoutCapable {
@@ -48,16 +46,21 @@ interface TimeoutCapable {
 // The OpenAPI request body, from the same TypeBox schema the handler validates with (TypeBox schemas are JSON Schema).
 const chatBodyDoc = { required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(ChatRequestSchema)) as object } } };
 
-export function chatRoutes(prefix: string, deps: ChatDeps) {
-  const limit = deps.config.server.body_limit_bytes;
-  const maxDepth = deps.config.server.max_json_depth;
-  checkModelParams(deps.config);
+/**
+ * `current` gives the running config's deps (a reload swaps them): read once, as the request starts, and kept to its
+ * end, so a request or stream in flight finishes on the config it began with. The hooks and the handler start in
+ * the same tick, so they see the same one.
+ */
+export function chatRoutes(prefix: string, current: () => ChatDeps, auth: AuthHook) {
   return new Elysia({ name: `api.chat${prefix}`, prefix }).post(
     "/chat/completions",
     // The body is read and validated by the handler (strict, size-capped); Elysia only documents it.
-    ({ request, server }) => handleChat(request, server, limit, maxDepth, deps),
+    ({ request, server }) => {
+      const deps = current();
+      return handleChat(request, server, deps.config.server.body_limit_bytes, deps.config.server.max_json_depth, deps);
+    },
     {
-      beforeHandle: [observeRequest("chat", deps.telemetry), deps.auth],
+      beforeHandle: [observeRequest("chat", current), auth],
       response: { 200: ChatCompletionSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema },
       detail: {
         requestBody: chatBodyDoc,
@@ -123,6 +126,7 @@ async function admitAndDispatch(request: Request, server: TimeoutCapable | null,
   } catch (err) {
     const used = tokensOfFailure(err, read());
     const cost = usage.finish(statusOf(err), used ? { prompt: used, cached: 0, completion: 0, reasoning: 0 } : null, "estimated", null);
+    s.telemetry?.cost(cost);
     admission.settle(admission.metersTokens ? used : null, cost);
     throw err;
   }
@@ -189,6 +193,7 @@ async function dispatchChat(
     const cost = usage.finish(200, reported ?? { prompt: promptTokens(), cached: 0, completion: 0, reasoning: 0 }, reported ? "provider" : "estimated", s.log.ttfb_ms);
     admission.settle(completion.usage?.total_tokens ?? null, reported ? cost : null);
     s.telemetry?.usage(completion.usage);
+    s.telemetry?.cost(cost);
     s.log.tokens_in = completion.usage?.prompt_tokens;
     s.log.tokens_out = completion.usage?.completion_tokens;
     logRequest(deps.logger, s, 200);
@@ -214,12 +219,17 @@ async function dispatchChat(
     deadline.release();
     const ttfb = ctx.meter.firstByteAt === null ? null : Math.round((ctx.meter.firstByteAt - s.start) * 1000) / 1000;
     const reported = ctx.meter.usage;
-    if (reported) return admission.settle(reported.total_tokens, usage.finish(status, countsOf(reported), "provider", ttfb));
+    if (reported) {
+      const cost = usage.finish(status, countsOf(reported), "provider", ttfb);
+      s.telemetry?.cost(cost);
+      return admission.settle(reported.total_tokens, cost);
+    }
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was
     // read and what was delivered — not zero, and not the whole completion allowance that never came.
     const delivered = deliveredTokens(ctx.meter);
     const spent: TokenCounts = { prompt: promptTokens(), cached: 0, completion: delivered, reasoning: 0 };
     const cost = usage.finish(status, spent, "estimated", ttfb);
+    s.telemetry?.cost(cost);
     admission.settle(admission.metersTokens ? Math.max(1, spent.prompt + delivered) : null, cost);
   };
   const sse = meteredStream(request, routed.result, ctx, deadline, settle, s, deps);

@@ -9,6 +9,7 @@ import { newMeter } from "../providers/meter.ts";
 import { DEPLOYMENT_HEADER } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
 import { tokensOfFailure, type ChatDeps } from "./chat.ts";
+import type { AuthHook } from "./auth.ts";
 import { stateOf } from "./context.ts";
 import { requestDeadline } from "./deadline.ts";
 import { parseEmbeddingsRequest } from "./validate.ts";
@@ -17,11 +18,14 @@ import { observeRequest } from "./observe.ts";
 
 const bodyDoc = { required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(EmbeddingsRequestSchema)) as object } } };
 
-export function embeddingsRoutes(prefix: string, deps: ChatDeps) {
-  const limit = deps.config.server.body_limit_bytes;
-  const maxDepth = deps.config.server.max_json_depth;
-  return new Elysia({ name: `api.embeddings${prefix}`, prefix }).post("/embeddings", ({ request }) => handleEmbeddings(request, limit, maxDepth, deps), {
-    beforeHandle: [observeRequest("embeddings", deps.telemetry), deps.auth],
+/** `current` gives the running config's deps, read once per request (see chatRoutes). */
+export function embeddingsRoutes(prefix: string, current: () => ChatDeps, auth: AuthHook) {
+  const handle = ({ request }: { request: Request }) => {
+    const deps = current();
+    return handleEmbeddings(request, deps.config.server.body_limit_bytes, deps.config.server.max_json_depth, deps);
+  };
+  return new Elysia({ name: `api.embeddings${prefix}`, prefix }).post("/embeddings", handle, {
+    beforeHandle: [observeRequest("embeddings", current), auth],
     response: { 200: EmbeddingsResponseSchema, 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema },
     detail: {
       requestBody: bodyDoc,

@@ -5,10 +5,12 @@ import { bearerToken, sha256 } from "../auth/keys.ts";
 import { unauthorized } from "../openai/errors.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
 
-export function metricsRoutes(metrics: GatewayMetrics, key: string | undefined) {
-  const digest = key === undefined ? null : sha256(key);
+/** `key` gives the running config's metrics.key (a reload may set, change or remove it). */
+export function metricsRoutes(metrics: GatewayMetrics, key: () => string | undefined) {
   const check = ({ request }: { request: Request }) => {
-    if (!digest) return;
+    const k = key();
+    if (k === undefined) return;
+    const digest = sha256(k);
     const token = bearerToken(request.headers.get("authorization"));
     // Digests have equal length, so the compare is constant-time whatever was sent.
     if (!token || !timingSafeEqual(sha256(token), digest)) throw unauthorized("Missing or incorrect metrics key (metrics.key).");

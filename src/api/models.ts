@@ -17,12 +17,19 @@ function decodeId(raw: string): string | undefined {
   }
 }
 
-export function modelRoutes(prefix: string, config: Config, limiter: Limiter, auth: AuthHook) {
+/** `config` gives the running config (a reload replaces it): the model objects are built once per config. */
+export function modelRoutes(prefix: string, config: () => Config, limiter: Limiter, auth: AuthHook) {
   const created = Math.floor(Date.now() / 1000);
-  const objects = new Map<string, ModelObject>(
-    config.models.map((m: ModelConfig) => [m.id, { id: m.id, object: "model", created, owned_by: m.owned_by ?? m.provider ?? m.targets?.[0]?.provider ?? "switchboard" }]),
-  );
-  const visible = (p: Principal | undefined) => [...objects.values()].filter((m) => !p?.allowed || p.allowed.has(m.id));
+  const built = new WeakMap<Config, Map<string, ModelObject>>();
+  const objectsOf = (c: Config) => {
+    let objects = built.get(c);
+    if (!objects) {
+      objects = new Map(c.models.map((m: ModelConfig) => [m.id, { id: m.id, object: "model", created, owned_by: m.owned_by ?? m.provider ?? m.targets?.[0]?.provider ?? "switchboard" }]));
+      built.set(c, objects);
+    }
+    return objects;
+  };
+  const visible = (p: Principal | undefined) => [...objectsOf(config()).values()].filter((m) => !p?.allowed || p.allowed.has(m.id));
   const respond = async (request: Request, body: unknown) => {
     const s = stateOf(request)!;
     const headers: Record<string, string> = { "content-type": "application/json", "x-request-id": s.id };
@@ -40,7 +47,7 @@ export function modelRoutes(prefix: string, config: Config, limiter: Limiter, au
         // Model ids may contain slashes (org/model), so the id is the rest of the path.
         const id = decodeId(params["*"]);
         const p = stateOf(request)?.principal;
-        const m = id === undefined ? undefined : objects.get(id);
+        const m = id === undefined ? undefined : objectsOf(config()).get(id);
         if (!m || (p?.allowed && !p.allowed.has(m.id))) throw modelNotFound(id ?? params["*"]);
         return respond(request, m);
       },

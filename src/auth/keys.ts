@@ -49,6 +49,8 @@ export interface KeyRing {
    * the last key never opens a gateway that has no config keys.
    */
   setStoreKeys(entries: readonly KeyEntry[], storeHasKeys: boolean): void;
+  /** A reload: the new config's keys replace the old ones at once, beside the store's (a key is still required if it was). */
+  setConfigKeys(config: Config): void;
 }
 
 // Module-level: a regex literal inside the function would allocate a RegExp object per request.
@@ -68,7 +70,7 @@ export function configuredDigest(key: string | undefined, keySha256: string | un
 
 const ANONYMOUS: Principal = { id: "anonymous", name: "anonymous", source: "config", config: { name: "anonymous" }, allowed: null, budget: null };
 
-export function buildKeyRing(config: Config): KeyRing {
+function configEntries(config: Config): { fromConfig: Map<string, KeyEntry>; configured: Principal[] } {
   const fromConfig = new Map<string, KeyEntry>();
   const configured: Principal[] = [];
   for (const k of config.keys) {
@@ -78,19 +80,34 @@ export function buildKeyRing(config: Config): KeyRing {
     configured.push(principal);
     fromConfig.set(hex(digest), { digest, principal });
   }
+  return { fromConfig, configured };
+}
+
+export function buildKeyRing(config: Config): KeyRing {
+  let { fromConfig, configured } = configEntries(config);
+  let storeEntries: readonly KeyEntry[] = [];
   let byHash = fromConfig;
   let required = fromConfig.size > 0;
+  const rebuild = () => {
+    const next = new Map(fromConfig);
+    // A config key wins over a store key with the same secret (the config is the operator's word).
+    for (const e of storeEntries) if (!next.has(hex(e.digest))) next.set(hex(e.digest), e);
+    byHash = next;
+  };
   return {
     get enabled() {
       return required;
     },
     configured: () => configured,
     setStoreKeys(entries, storeHasKeys) {
-      const next = new Map(fromConfig);
-      // A config key wins over a store key with the same secret (the config is the operator's word).
-      for (const e of entries) if (!next.has(hex(e.digest))) next.set(hex(e.digest), e);
-      byHash = next;
-      required ||= storeHasKeys || next.size > 0;
+      storeEntries = entries;
+      rebuild();
+      required ||= storeHasKeys || byHash.size > 0;
+    },
+    setConfigKeys(next) {
+      ({ fromConfig, configured } = configEntries(next));
+      rebuild();
+      required ||= byHash.size > 0;
     },
     authenticate(authorization) {
       if (!required) return ANONYMOUS;

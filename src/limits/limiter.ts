@@ -65,6 +65,10 @@ export interface Limiter {
   /** A budget's spend in its current window (recovered from the store when no counter holds it yet). */
   budgetSpend(budget: Omit<BudgetQuery, "reserveMicros">): Promise<BudgetSpend>;
   stats(): LimiterStats;
+  /** A reload's rate_limit.defaults: scopes are resolved with them from now on, counters (by key name) carry over. */
+  setDefaults(defaults: Limits | undefined): void;
+  /** Asks the shared store now (readiness), within its timeout; absent for the in-process store. */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

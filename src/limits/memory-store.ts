@@ -112,7 +112,7 @@ const blocked = (n: ScopeSnapshot) => n.waitRequestsMs >= 0 || n.waitTokensMs >=
 export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
   const now = opts.now ?? Date.now;
   const w = opts.windowMs ?? WINDOW_MS;
-  const resolve = scopeResolver(opts.defaults);
+  let resolve = scopeResolver(opts.defaults);
   // One entry per configured scope (key, or key and model): bounded by the config, so nothing is ever evicted.
   const counters = new Map<string, Counters>();
   const countersOf = (s: Scope) => {
@@ -193,6 +193,9 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
     },
     budgetSpend: (b) => budgets.spendOf(b),
     stats: () => ({ store: "memory", storeErrors: 0, storeDown: false }),
+    setDefaults(defaults) {
+      resolve = scopeResolver(defaults);
+    },
     async close() {},
   };
 }

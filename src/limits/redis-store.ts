@@ -78,7 +78,7 @@ function numbers(reply: unknown): number[] {
 export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
   const w = opts.windowMs ?? WINDOW_MS;
   const prefix = opts.prefix ?? "switchboard:rl:";
-  const resolve = scopeResolver(opts.defaults);
+  let resolve = scopeResolver(opts.defaults);
   const clock = opts.now;
   const instance = crypto.randomUUID().slice(0, 8);
   let seq = 0;
@@ -356,6 +356,18 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
     },
 
     stats: (): LimiterStats => ({ store: "redis", storeErrors: health.errors, storeDown: health.down }),
+
+    setDefaults(defaults) {
+      resolve = scopeResolver(defaults);
+    },
+
+    async ping() {
+      const ask = async () => {
+        if (!client.connected) await connect();
+        await client.send("PING", []);
+      };
+      await within(ask(), opts.timeoutMs);
+    },
 
     async close() {
       closed = true;

@@ -133,7 +133,7 @@ export class RequestTelemetry implements AttemptTracer {
   /** On the request's CallContext: undefined when traces are off, so routing skips them with one check. */
   readonly tracer: AttemptTracer | undefined;
   private reported: TokenUsage | null = null;
-  private costUsd = 0;
+  private costMicros = 0;
 
   constructor(
     private readonly cfg: ConfigTelemetry,
@@ -169,9 +169,9 @@ export class RequestTelemetry implements AttemptTracer {
     if (u) this.reported = u;
   }
 
-  /** The request's cost in USD (counted at its end). */
-  cost(usd: number): void {
-    this.costUsd = usd;
+  /** The request's cost in micro-USD, as its usage event records it (counted at its end; null: no price). */
+  cost(micros: number | null): void {
+    if (micros !== null) this.costMicros = micros;
   }
 
   attempt(probe: DeploymentProbe, ctx: { traceparent?: string }): AttemptSpan {
@@ -208,7 +208,7 @@ export class RequestTelemetry implements AttemptTracer {
       tokens.cached.value += u.prompt_tokens_details?.cached_tokens ?? 0;
       tokens.reasoning.value += u.completion_tokens_details?.reasoning_tokens ?? 0;
     }
-    if (this.costUsd > 0) k.cost().value += this.costUsd;
+    if (this.costMicros > 0) k.cost().value += this.costMicros / 1_000_000;
     if (this.span) this.endSpan(status, line);
   }
 

@@ -51,9 +51,14 @@ export class TargetHealth {
     readonly id: string,
     readonly provider: string,
     readonly upstreamModel: string,
-    private readonly policy: BreakerPolicy,
+    private policy: BreakerPolicy,
     private readonly now: () => number,
   ) {}
+
+  /** A reload keeps the breaker's state and takes the new config's thresholds. */
+  setPolicy(policy: BreakerPolicy): void {
+    this.policy = policy;
+  }
 
   state(): HealthState {
     if (this.openUntil === 0) return "healthy";

@@ -22,6 +22,11 @@ export class ProviderSlots {
     private readonly queueMs: number,
   ) {}
 
+  /** Whether a reload with these settings can keep this instance (and the calls it counts). */
+  sameAs(max: number, queueMs: number): boolean {
+    return this.max === max && this.queueMs === queueMs;
+  }
+
   get inFlight(): number {
     return this.used;
   }

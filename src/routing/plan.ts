@@ -27,6 +27,12 @@ export interface Target {
   probe: DeploymentProbe;
 }
 
+/** What a reload carries into the new plans: breaker state and provider slots, by deployment label and provider name. */
+export interface RoutingState {
+  health: ReadonlyMap<string, TargetHealth>;
+  slots: ReadonlyMap<string, ProviderSlots>;
+}
+
 export interface ModelPlan {
   model: ModelConfig;
   targets: Target[];
@@ -51,13 +57,18 @@ export function buildPlans(
   providers: Map<string, Provider>,
   now: () => number,
   probe: ProbeFactory = () => NOOP_PROBE,
-): { plans: Map<string, ModelPlan>; health: Map<string, TargetHealth> } {
+  previous?: RoutingState,
+): { plans: Map<string, ModelPlan>; health: Map<string, TargetHealth>; slots: Map<string, ProviderSlots> } {
   const health = new Map<string, TargetHealth>();
   const policy = breakerPolicy(config);
   const plans = new Map<string, ModelPlan>();
   const slots = new Map<string, ProviderSlots>();
   for (const [name, pc] of Object.entries(config.providers)) {
-    if (pc.max_concurrent !== undefined) slots.set(name, new ProviderSlots(name, pc.max_concurrent, pc.queue_timeout_ms ?? 5000));
+    if (pc.max_concurrent === undefined) continue;
+    const queueMs = pc.queue_timeout_ms ?? 5000;
+    // Unchanged settings keep the slots, and so the count of calls in flight that hold them.
+    const kept = previous?.slots.get(name);
+    slots.set(name, kept?.sameAs(pc.max_concurrent, queueMs) ? kept : new ProviderSlots(name, pc.max_concurrent, queueMs));
   }
   for (const m of config.models) {
     // The single-provider form is a one-target list, so both forms take the same path.
@@ -72,7 +83,12 @@ export function buildPlans(
       const label = `${t.provider}/${upstreamModel}`;
       let h = health.get(label);
       if (!h) {
-        h = new TargetHealth(label, t.provider, upstreamModel, policy, now);
+        // A deployment that survives a reload keeps its breaker, errors and latency.
+        h = previous?.health.get(label);
+        if (h) {
+          h.setPolicy(policy);
+          h.models.clear();
+        } else h = new TargetHealth(label, t.provider, upstreamModel, policy, now);
         health.set(label, h);
       }
       h.models.add(m.id);
@@ -97,5 +113,5 @@ export function buildPlans(
       fallbacks: m.fallbacks ?? [],
     });
   }
-  return { plans, health };
+  return { plans, health, slots };
 }

@@ -4,7 +4,7 @@ import type { ChatCompletion, ChatRequest, EmbeddingsRequest, EmbeddingsResponse
 import type { CallContext, Deployment, Provider } from "../providers/types.ts";
 import type { TargetStatus } from "./breaker.ts";
 import { completeCall, dispatch, embedCall, streamCall, type DispatchDeps, type OpenedStream, type Routed, type RoutingLog } from "./dispatch.ts";
-import { buildPlans, type ModelPlan, type ProbeFactory } from "./plan.ts";
+import { buildPlans, type ModelPlan, type ProbeFactory, type RoutingState } from "./plan.ts";
 import { realSleep, type Sleep } from "./retry.ts";
 
 export type { OpenedStream, Routed, RoutingLog, RoutingLogFields } from "./dispatch.ts";
@@ -44,6 +44,8 @@ export interface Router {
   embed(route: Route, req: EmbeddingsRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<EmbeddingsResponse>>;
   /** Every deployment's breaker state, error counts and latency, for GET /health/providers. */
   health(): TargetStatus[];
+  /** Breaker state and provider slots, for the router a reload builds. */
+  state(): RoutingState;
 }
 
 /**
@@ -57,9 +59,9 @@ function overallTimeout(config: Config, plan: ModelPlan): number {
 
 const noLog: RoutingLog = () => {};
 
-export function buildRouter(config: Config, providers: Map<string, Provider>, deps: RoutingDeps = {}): Router {
+export function buildRouter(config: Config, providers: Map<string, Provider>, deps: RoutingDeps = {}, previous?: Router): Router {
   const now = deps.now ?? Date.now;
-  const { plans, health } = buildPlans(config, providers, now, deps.probe);
+  const { plans, health, slots } = buildPlans(config, providers, now, deps.probe, previous?.state());
   const routes = new Map<string, Route>();
   for (const [id, plan] of plans) {
     const first = plan.targets[0]!;
@@ -80,5 +82,6 @@ export function buildRouter(config: Config, providers: Map<string, Provider>, de
     stream: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, streamCall(req), log),
     embed: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, embedCall(req), log),
     health: () => [...health.values()].map((h) => h.status()),
+    state: () => ({ health, slots }),
   };
 }
