@@ -6,7 +6,9 @@ import { startAnthropicUpstream, text, type AnthropicUpstream } from "./support/
 import { delta, parseProm, scrape, series } from "./support/prometheus.ts";
 
 const KEY = "sk-metrics-main-0001";
-const K = { rpm: "sk-metrics-rpm-0001", tpm: "sk-metrics-tpm-0001", conc: "sk-metrics-conc-0001", limited: "sk-metrics-limited-01" };
+const K = { rpm: "sk-metrics-rpm-0001", tpm: "sk-metrics-tpm-0001", conc: "sk-metrics-conc-0001", limited: "sk-metrics-limited-01", broke: "sk-metrics-broke-0001" };
+/** USD per million tokens for gpt: a request of 19 prompt and 10 completion tokens costs 39 micro-USD. */
+const GPT_PRICE = { input_per_mtok: 1, output_per_mtok: 2 };
 let up: OpenAIUpstream;
 let claude: AnthropicUpstream;
 let g: GatewayHandle;
@@ -43,7 +45,10 @@ beforeAll(async () => {
         { name: "tpm", key: K.tpm, tpm: 50 },
         { name: "conc", key: K.conc, max_concurrent: 1 },
         { name: "limited", key: K.limited, models: ["gpt"] },
+        // Ten micro-dollars: no request's reservation fits.
+        { name: "broke", key: K.broke, budget: { usd: 0.00001, period: "day" } },
       ],
+      prices: { gpt: GPT_PRICE },
       routing: { cooldown_failures: 2 },
     },
     { routing: { sleep: async () => {} } },
@@ -137,6 +142,10 @@ describe("metrics", () => {
     expect(tok("claude", "claude", "reasoning")).toBe(7);
     expect(tok("emb", "up", "prompt")).toBe(used.emb![0]!.prompt_tokens);
     expect(tok("fb", "up", "prompt")).toBe(used.fb![0]!.prompt_tokens);
+    // Spend at the configured price, from each request's own usage.
+    const spent = used.gpt!.reduce((n, u) => n + u.prompt_tokens * GPT_PRICE.input_per_mtok + (u.completion_tokens ?? 0) * GPT_PRICE.output_per_mtok, 0) / 1e6;
+    expect(d("switchboard_cost_usd_total", { model: "gpt", provider: "up" })).toBeCloseTo(spent, 12);
+    expect(spent).toBeCloseTo(5 * 39e-6, 12);
 
     const att = (provider: string, outcome: string) => d("switchboard_upstream_attempts_total", { provider, outcome });
     expect(att("up", "success")).toBe(7);
@@ -181,6 +190,9 @@ describe("metrics", () => {
     expect((await post(`${g.baseURL}/chat/completions`, { model: "gpt" }, KEY)).status).toBe(400);
     expect((await chat({ model: "no-such-model" })).status).toBe(404);
     expect((await post(`${g.baseURL}/embeddings`, { model: "emb", input: "" }, KEY)).status).toBe(400);
+    const broke = await chat({ model: "gpt" }, K.broke);
+    expect(broke.status).toBe(429);
+    expect(((await broke.json()) as { error: { code: string } }).error.code).toBe("budget_exceeded");
     const after = await scrape(g.url);
     const r = (reason: string) => delta(before, after, series("switchboard_rejections_total", { reason }));
     expect(r("rpm")).toBe(1);
@@ -188,9 +200,9 @@ describe("metrics", () => {
     expect(r("concurrency")).toBe(1);
     expect(r("auth")).toBe(3);
     expect(r("validation")).toBe(3);
-    expect(r("budget")).toBe(0);
+    expect(r("budget")).toBe(1);
     const req = (labels: Record<string, string | number>) => delta(before, after, series("switchboard_requests_total", labels));
-    expect(req({ model: "gpt", provider: "up", status: 429 })).toBe(3);
+    expect(req({ model: "gpt", provider: "up", status: 429 })).toBe(4);
     expect(req({ model: "other", provider: "", status: 401 })).toBe(2);
     expect(req({ model: "other", provider: "", status: 404 })).toBe(1);
     expect(req({ model: "other", provider: "", status: 400 })).toBe(2);
