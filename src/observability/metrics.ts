@@ -309,7 +309,8 @@ export const OTHER_MODEL = "other";
 
 /**
  * The series of one config: every configured model id (anything else is `other`) by provider name. Built at start-up
- * and at each reload; a pair's series are created at its first request, after that a request only looks them up.
+ * and at each reload, with each model's own (model, provider) pairs resolved then (they show from the first scrape,
+ * at 0); a pair first met later (a fallback's provider) is resolved at its first request. A request only looks up.
  */
 export class SeriesTable {
   private readonly models = new Map<string, Map<string, PairSeries>>();
@@ -319,11 +320,17 @@ export class SeriesTable {
 
   constructor(
     private readonly m: GatewayMetrics,
-    modelIds: readonly string[],
+    deployments: ReadonlyMap<string, readonly string[]>,
     private readonly providers: ReadonlySet<string>,
   ) {
-    for (const id of modelIds) this.models.set(id, new Map());
+    for (const id of deployments.keys()) this.models.set(id, new Map());
     this.unrouted = this.pair(OTHER_MODEL, "");
+    for (const [id, names] of deployments) {
+      for (const provider of names) {
+        const p = this.pair(id, provider);
+        if (!m.keyLabels) p.keyed("").requests(200);
+      }
+    }
   }
 
   /** The series of a model (a configured id, else `other`) answered by a provider (a configured name, else none). */

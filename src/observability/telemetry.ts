@@ -78,7 +78,8 @@ export class ConfigTelemetry {
     readonly obs: Observability,
     private readonly config: Config,
   ) {
-    this.series = new SeriesTable(obs.metrics, config.models.map((m) => m.id), new Set(Object.keys(config.providers)));
+    const deployments = new Map(config.models.map((m) => [m.id, m.targets ? m.targets.map((t) => t.provider) : [m.provider!]]));
+    this.series = new SeriesTable(obs.metrics, deployments, new Set(Object.keys(config.providers)));
     for (const [name, p] of Object.entries(config.providers)) this.systems.set(name, genAiSystem(p.type));
     for (const m of config.models) this.names.set(m.id, { chat: `chat ${m.id}`, embeddings: `embeddings ${m.id}` });
   }
