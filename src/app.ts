@@ -180,8 +180,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .onError(async ({ code, error, request }) => {
       const s = stateOf(request);
       const g = asGatewayError(code, error, request, allowedOf);
-      // Refusals of model requests, by reason (their requests_total line is added with the log line below).
-      const reason = g && s?.telemetry ? rejectionReason(g) : null;
+      // Refusals of model requests, by reason (their requests_total line is added with the log line below); a body
+      // declared too large is refused before any route is chosen, so it is counted wherever it was sent.
+      const reason = g && (s?.telemetry || g.kind === "request_too_large") ? rejectionReason(g) : null;
       if (reason) metrics.rejections[reason].value++;
       if (!g) {
         // A bug: the details go to the log with the request id, never to the client.

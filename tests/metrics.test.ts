@@ -50,6 +50,7 @@ beforeAll(async () => {
       ],
       prices: { gpt: GPT_PRICE },
       routing: { cooldown_failures: 2 },
+      server: { body_limit_bytes: 65_536 },
     },
     { routing: { sleep: async () => {} } },
   );
@@ -190,6 +191,9 @@ describe("metrics", () => {
     expect((await post(`${g.baseURL}/chat/completions`, { model: "gpt" }, KEY)).status).toBe(400);
     expect((await chat({ model: "no-such-model" })).status).toBe(404);
     expect((await post(`${g.baseURL}/embeddings`, { model: "emb", input: "" }, KEY)).status).toBe(400);
+    // Declared larger than the body limit: refused before a route is chosen.
+    const huge = await chat({ model: "gpt", messages: [{ role: "user", content: "x".repeat(70_000) }] });
+    expect(huge.status).toBe(413);
     const broke = await chat({ model: "gpt" }, K.broke);
     expect(broke.status).toBe(429);
     expect(((await broke.json()) as { error: { code: string } }).error.code).toBe("budget_exceeded");
@@ -199,7 +203,7 @@ describe("metrics", () => {
     expect(r("tpm")).toBe(1);
     expect(r("concurrency")).toBe(1);
     expect(r("auth")).toBe(3);
-    expect(r("validation")).toBe(3);
+    expect(r("validation")).toBe(4);
     expect(r("budget")).toBe(1);
     const req = (labels: Record<string, string | number>) => delta(before, after, series("switchboard_requests_total", labels));
     expect(req({ model: "gpt", provider: "up", status: 429 })).toBe(4);
