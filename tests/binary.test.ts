@@ -1,5 +1,6 @@
 // The one executable: `bun build --compile` output serves the same API with the same flags.
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { freePort } from "./support/process.ts";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +10,7 @@ import { parseProm, series } from "./support/prometheus.ts";
 const dir = mkdtempSync(join(tmpdir(), "sb-bin-"));
 const bin = join(dir, "switchboard");
 let proc: ReturnType<typeof Bun.spawn> | undefined;
-const port = 20000 + Math.floor(Math.random() * 20000);
+const port = freePort();
 const collector = startOtlpReceiver();
 let stderr = "";
 

@@ -1,5 +1,6 @@
 // Config loading (env interpolation, defaults, errors naming the field) and the CLI's start-up behaviour.
 import { describe, expect, test } from "bun:test";
+import { freePort } from "./support/process.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,7 +103,7 @@ describe("CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "sb-"));
     const f = join(dir, "c.yaml");
     writeFileSync(f, "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: sk-cli-test-123\n");
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = freePort();
     const p = Bun.spawn([BUN, MAIN], { cwd: dir, env: { ...process.env, SWITCHBOARD_CONFIG: f, PORT: String(port) }, stderr: "pipe", stdout: "ignore" });
     try {
       let res: Response | undefined;

@@ -1,5 +1,6 @@
 // GET /docs: the API reference UI comes from the gateway itself (also from the compiled executable), under a strict CSP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { freePort } from "./support/process.ts";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -94,7 +95,7 @@ describe("/docs served by the gateway", () => {
 describe("/docs from the compiled executable", () => {
   const dir = mkdtempSync(join(tmpdir(), "sb-docs-bin-"));
   const bin = join(dir, "switchboard");
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = freePort();
   let proc: ReturnType<typeof Bun.spawn> | undefined;
 
   beforeAll(async () => {
