@@ -49,7 +49,17 @@ for (const t of targets) {
   console.log(`${t.padEnd(9)}${pad(f(x("rss_idle", t), 1), 10)}${pad(f(x("rss_streams_start", t), 1), 14)}${pad(f(x("rss_streams_peak", t), 1), 8)}${pad(f(x("rss_streams_after", t), 1), 8)}${pad(f(x("streams_max_open", t), 0), 6)}${pad(f(x("streams_ok", t), 0), 6)}${pad(f(x("rss_streams_after", t) / x("rss_streams_start", t), 2), 12)}${pad(f(x("ttfb_p50", t)), 9)}${pad(f(x("ttfb_p50", t) - x("ttfb_p50", "floor")), 16)}`);
 }
 
-// Issue 7's targets, each checked on this run.
+// The control plane under the load above, and the big hold.
+const queueMax = Math.max(0, ...[...extra].filter(([k]) => k.startsWith("usage_queue_max ")).map(([, v]) => v));
+if (extra.has("events_written ours")) {
+  console.log(`\nstore under load: ${f(x("events_written", "ours"), 0)} usage events written, ${f(x("events_per_s", "ours"), 0)} per second of load; usage queue max ${f(queueMax, 0)}, ${f(x("usage_queue_end", "ours"), 0)} left after; ${f(x("spans_exported", "ours"), 0)} spans exported`);
+}
+for (const t of ["floor", "ours"]) {
+  if (!extra.has(`big_streams_max_open ${t}`)) continue;
+  console.log(`big hold via ${t}: ${f(x("big_streams_max_open", t), 0)} open at once, ${f(x("big_streams_ok", t), 0)} completed; RSS ${f(x("big_rss_streams_start", t), 1)} → peak ${f(x("big_rss_streams_peak", t), 1)} → after ${f(x("big_rss_streams_after", t), 1)} MiB`);
+}
+
+// The targets, each checked on this run.
 const checks: [string, number, string, boolean][] = [];
 const check = (name: string, value: number, want: string, ok: boolean) => checks.push([name, value, want, ok]);
 for (const mode of modes) {
@@ -69,6 +79,11 @@ const back = x("rss_streams_after", "ours") / x("rss_streams_start", "ours");
 check("RSS after streams / before", back, "<= 1.10", back <= 1.1);
 const ttfb = x("ttfb_p50", "ours") - x("ttfb_p50", "floor");
 check("stream TTFB over floor (ms)", ttfb, "<= 1.00", ttfb <= 1);
-console.log("\nissue 7 targets");
+if (extra.has("usage_queue_end ours")) check("usage queue at the end of the load", x("usage_queue_end", "ours"), "<= 500 (one batch)", x("usage_queue_end", "ours") <= 500);
+if (extra.has("big_streams_max_open ours")) {
+  const n = x("big_streams_max_open", "ours");
+  check(`${n} streams held at once: all completed`, x("big_streams_ok", "ours"), `= ${n}`, x("big_streams_ok", "ours") === n);
+}
+console.log("\ntargets");
 if (noisy.length) console.log(`  (noisy run: the rounds of ${noisy.join(", ")} differ by more than 15% — something else was using the CPU; rerun)`);
 for (const [name, value, want, ok] of checks) console.log(`  ${ok ? "MET " : "MISS"}  ${name.padEnd(44)} ${f(value).padStart(9)}  (${want})`);

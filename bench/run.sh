@@ -4,18 +4,25 @@
 # Prints requests/s, p50, p99 (wrk), TTFB of a stream, RSS idle / with 2,000 slow streams / after, as ratios to the floor.
 # Env: DURATION (s per wrk run, 5), CONC ("1 64"), ROUNDS (3), MODES ("json stream"), STREAMS (2000),
 #      CHUNK_DELAY_MS (400: the slow provider's gap between its 20 chunks), TTFB_N (300), PEERS ("" or "portkey"),
-#      AFTER_S (15: seconds after the streams end before "after" is read; Bun's idle GC runs some 5-10 s after activity stops).
+#      AFTER_S (15: seconds after the streams end before "after" is read; Bun's idle GC runs some 5-10 s after activity stops),
+#      BIG_STREAMS (10000: a second hold of that many streams, peak RSS and completions; 0 skips it),
+#      QUICK=1 (a check of a change in under a minute: 2 s × 1 round at 64 connections, 500 streams, no big hold).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/.." && pwd)
+if [ "${QUICK:-}" = 1 ]; then
+  DURATION=${DURATION:-2}; ROUNDS=${ROUNDS:-1}; CONC=${CONC:-64}; STREAMS=${STREAMS:-500}; TTFB_N=${TTFB_N:-50}; AFTER_S=${AFTER_S:-3}; BIG_STREAMS=${BIG_STREAMS:-0}
+fi
 DURATION=${DURATION:-5}; CONC=${CONC:-"1 64"}; ROUNDS=${ROUNDS:-3}; MODES=${MODES:-"json stream"}
 STREAMS=${STREAMS:-2000}; CHUNK_DELAY_MS=${CHUNK_DELAY_MS:-400}; TTFB_N=${TTFB_N:-300}; PEERS=${PEERS:-}; AFTER_S=${AFTER_S:-15}
+BIG_STREAMS=${BIG_STREAMS:-10000}
 command -v wrk >/dev/null || { echo "installing wrk (Debian package)" >&2; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v ss >/dev/null || { apt-get update -qq && apt-get install -y -qq iproute2 >/dev/null; }
 [ -x "$root/node_modules/.bin/bun" ] || (cd "$root" && npm ci --no-audit --no-fund)
 BUN=$root/node_modules/.bin/bun
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-# Bun's fetch allows 256 concurrent requests by default: the client, the floor and ours all need more for STREAMS.
-export BUN_CONFIG_MAX_HTTP_REQUESTS=$((STREAMS + 1024)) NODE_ENV=production
+# Bun's fetch allows 256 concurrent requests by default: the client and the floor need more for the holds (ours
+# lifts its own limit at start, as it does in service).
+export BUN_CONFIG_MAX_HTTP_REQUESTS=65336 NODE_ENV=production
 pin0="taskset -c 0"; pin1="taskset -c 1"; [ "$(nproc)" -ge 2 ] || { pin0=""; pin1=""; }
 out=$here/results; mkdir -p "$out"; stamp=$(date +%Y%m%dT%H%M%S); res=$out/$stamp.tsv; extra=$out/$stamp.extra.tsv
 pids=(); cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }; trap cleanup EXIT
@@ -23,16 +30,28 @@ wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "$1" && return 0; sleep
 pid_of() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# ports: 9100 fast provider, 9104 slow provider, 9101/9105 floor → fast/slow, 9102 portkey, 9103 ours
+# ports: 9100 fast provider, 9104 slow provider, 9101/9105 floor → fast/slow, 9102 portkey, 9103 ours, 9106 trace sink
 PORT=9100 $pin0 "$BUN" "$here/mock-upstream.ts" >/dev/null & pids+=($!)
+PORT=9106 $pin1 "$BUN" "$here/otlp-sink.ts" >/dev/null & pids+=($!)
 PORT=9104 CHUNK_DELAY_MS=$CHUNK_DELAY_MS $pin0 "$BUN" "$here/mock-upstream.ts" >/dev/null & pids+=($!)
 PORT=9101 UPSTREAM=http://127.0.0.1:9100/v1 $pin0 "$BUN" "$here/floor-proxy.ts" >/dev/null & pids+=($!)
 PORT=9105 UPSTREAM=http://127.0.0.1:9104/v1 $pin0 "$BUN" "$here/floor-proxy.ts" >/dev/null & pids+=($!)
 cfg=$out/bench-config.yaml
+db=$out/bench-store.db; rm -f "$db" "$db-wal" "$db-shm"
+# Everything a real deployment has on: auth, validation, rpm + tpm + a budget on the key, a price for the model,
+# usage events written to the SQLite store, metrics, traces exported to a local sink, the request log.
 cat > "$cfg" <<YAML
 server:
   host: 127.0.0.1
   port: 9103
+  admin_key: sk-bench-admin
+store:
+  url: sqlite://$db
+telemetry:
+  otlp_endpoint: http://127.0.0.1:9106
+prices:
+  bench-model: { input_per_mtok: 2.5, output_per_mtok: 10 }
+  slow-model: { input_per_mtok: 2.5, output_per_mtok: 10 }
 providers:
   mock:
     type: openai
@@ -52,6 +71,7 @@ keys:
     key: sk-bench
     rpm: 100000000
     tpm: 100000000000
+    budget: { usd: 1000000000, period: month }
 YAML
 # What `npm start` runs, started directly so that its pid is the server's own and the cleanup below stops it
 # (killing npm would leave its bun child listening). Request lines (logging on, as in service) go to a file.
@@ -67,6 +87,7 @@ if [[ " $PEERS " == *" portkey "* ]]; then
   URL[portkey]=http://127.0.0.1:9102/v1/chat/completions; TARGETS="direct floor portkey ours"; wait_up http://127.0.0.1:9102/
 fi
 for p in 9100 9104 9101 9105; do wait_up http://127.0.0.1:$p/v1/models; done
+wait_up http://127.0.0.1:9106/count
 wait_up http://127.0.0.1:9103/health || { cat "$out/switchboard.err" >&2; exit 1; }
 sleep 1
 echo -e "what\ttarget\tvalue" > "$extra"
@@ -75,6 +96,13 @@ echo -e "rss_idle\tours\t$(rss "$(pid_of 9103)")" >> "$extra"
 [ -n "${URL[portkey]:-}" ] && echo -e "rss_idle\tportkey\t$(rss "$(pid_of 9102)")" >> "$extra"
 
 echo -e "mode\tconc\ttarget\tround\trps\tp50_ms\tp99_ms\terrors\tnon2xx" > "$res"
+queue_depth() { curl -s http://127.0.0.1:9103/metrics | awk '/^switchboard_usage_queue_depth / {print $2}'; }
+queue_sampler() {  # the largest usage-queue depth seen, every 0.25 s, until killed
+  local max=0 d; trap 'echo -e "usage_queue_max\tours-$1\t$max" >> "$extra"; exit 0' TERM
+  while true; do d=$(queue_depth); [ -n "$d" ] && awk -v a="$d" -v b="$max" 'BEGIN{exit !(a>b)}' && max=$d; sleep 0.25; done
+}
+events_written() { curl -s -H 'authorization: Bearer sk-bench-admin' 'http://127.0.0.1:9103/admin/v1/usage' | "$BUN" -e 'const j=JSON.parse(await Bun.stdin.text()); console.log(j.data.reduce((n,r)=>n+r.requests,0))'; }
+ours_s=0; events0=$(events_written)
 for mode in $MODES; do
   if [ "$mode" = stream ]; then stream=true; else stream=false; fi
   export BODY="{\"model\":\"bench-model\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello in twenty words please.\"}]}"
@@ -82,7 +110,10 @@ for mode in $MODES; do
     for t in $TARGETS; do EXTRA_HEADERS="${HDR[$t]:-}" $pin1 wrk -t1 -c"$c" -d2s -s "$here/post.lua" "${URL[$t]}" >/dev/null; done   # warm-up
     for r in $(seq "$ROUNDS"); do
       for t in $TARGETS; do   # targets alternate within a round, so drift hits all of them alike
+        # Under load, ours' usage queue is sampled: a store that keeps up never lets it grow.
+        spid=""; [ "$t" = ours ] && { queue_sampler "$mode-$c-$r" & spid=$!; }
         line=$(EXTRA_HEADERS="${HDR[$t]:-}" $pin1 wrk -t1 -c"$c" -d"${DURATION}s" -s "$here/post.lua" "${URL[$t]}" | grep '^RESULT')
+        [ -n "$spid" ] && { kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; ours_s=$((ours_s + DURATION)); }
         set -- $(echo "$line" | sed 's/[a-z0-9_]*=//g; s/RESULT//')
         echo -e "$mode\t$c\t$t\t$r\t$1\t$2\t$3\t$4\t$5" >> "$res"
         echo "  $mode c=$c $t round $r: $1 req/s, p50 $2 ms, p99 $3 ms" >&2
@@ -90,6 +121,12 @@ for mode in $MODES; do
     done
   done
 done
+
+# The store under the load above: usage events written per second of load, and the queue left once the writer caught up.
+sleep 1
+events1=$(events_written)
+echo -e "events_written\tours\t$((events1 - events0))\nevents_per_s\tours\t$(awk -v e=$((events1 - events0)) -v s="$ours_s" 'BEGIN{printf "%.0f", e/s}')\nusage_queue_end\tours\t$(queue_depth)" >> "$extra"
+echo -e "spans_exported\tours\t$(curl -s http://127.0.0.1:9106/count)" >> "$extra"
 
 # time to first byte of one stream at a time (after the load above, as in service)
 for t in direct floor ours $([ -n "${URL[portkey]:-}" ] && echo portkey); do
@@ -100,18 +137,27 @@ done
 
 # STREAMS concurrent slow streams: RSS before, peak while held, and AFTER_S s after they end (a leak stays; garbage the
 # idle GC has not collected yet does not: at 3 s the gateway still holds the streams' garbage, at 10 s it is gone)
-hold() {  # name port url
-  local pid start peak now cpid log=$out/$stamp.hold-$1.txt
+hold() {  # name port url count prefix
+  local pid start peak now cpid log=$out/$stamp.hold-$5$1.txt
   pid=$(pid_of "$2"); start=$(rss "$pid"); peak=$start
-  $pin1 "$BUN" "$here/hold.ts" "$3" "$STREAMS" > "$log" 2>&1 & cpid=$!
+  $pin1 "$BUN" "$here/hold.ts" "$3" "$4" > "$log" 2>&1 & cpid=$!
   while kill -0 "$cpid" 2>/dev/null; do now=$(rss "$pid"); awk -v a="$now" -v b="$peak" 'BEGIN{exit !(a>b)}' && peak=$now; sleep 0.2; done
   wait "$cpid" || true; sleep "$AFTER_S"
-  echo -e "rss_streams_start\t$1\t$start\nrss_streams_peak\t$1\t$peak\nrss_streams_after\t$1\t$(rss "$pid")" >> "$extra"
-  echo -e "streams_max_open\t$1\t$(sed -n 's/.*max_open=\([0-9]*\).*/\1/p' "$log")\nstreams_ok\t$1\t$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' "$log")" >> "$extra"
-  echo "  $STREAMS streams via $1: $(cat "$log"); RSS $start → peak $peak → after $(rss "$pid") MiB" >&2
+  echo -e "${5}rss_streams_start\t$1\t$start\n${5}rss_streams_peak\t$1\t$peak\n${5}rss_streams_after\t$1\t$(rss "$pid")" >> "$extra"
+  echo -e "${5}streams_max_open\t$1\t$(sed -n 's/.*max_open=\([0-9]*\).*/\1/p' "$log")\n${5}streams_ok\t$1\t$(sed -n 's/.*ok=\([0-9]*\).*/\1/p' "$log")" >> "$extra"
+  echo "  $4 streams via $1: $(cat "$log"); RSS $start → peak $peak → after $(rss "$pid") MiB" >&2
 }
-hold floor 9105 http://127.0.0.1:9105/v1/chat/completions
-hold ours 9103 http://127.0.0.1:9103/v1/chat/completions
+hold floor 9105 http://127.0.0.1:9105/v1/chat/completions "$STREAMS" ""
+hold ours 9103 http://127.0.0.1:9103/v1/chat/completions "$STREAMS" ""
+# Each stream through a gateway holds two sockets (client and provider): the per-process descriptor limit bounds the hold.
+fdmax=$(ulimit -n); if [ "$BIG_STREAMS" -gt $(( (fdmax - 500) / 2 )) ]; then
+  echo "  BIG_STREAMS $BIG_STREAMS > what $fdmax file descriptors per process allow; holding $(( (fdmax - 500) / 2 ))" >&2
+  BIG_STREAMS=$(( (fdmax - 500) / 2 ))
+fi
+if [ "$BIG_STREAMS" -gt 0 ]; then
+  hold floor 9105 http://127.0.0.1:9105/v1/chat/completions "$BIG_STREAMS" big_
+  hold ours 9103 http://127.0.0.1:9103/v1/chat/completions "$BIG_STREAMS" big_
+fi
 
-"$BUN" "$here/report.ts" "$res" "$extra"
+STREAMS=$STREAMS "$BUN" "$here/report.ts" "$res" "$extra"
 echo "raw rows: $res $extra"

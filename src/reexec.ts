@@ -1,6 +1,10 @@
 // Raises Bun's cap on simultaneous fetches (256 by default) by re-executing the process once with the variable set.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 
+/** Linux x86-64 and arm64: SIGPWR is 30; SIG_IGN is the handler value 1. */
+const SIGPWR = 30;
+const SIG_IGN = 1;
+
 /** Bun's documented maximum for BUN_CONFIG_MAX_HTTP_REQUESTS. */
 export const MAX_HTTP_REQUESTS = "65336";
 
@@ -25,7 +29,14 @@ export function ensureFetchConcurrency(): void {
     return t;
   };
   try {
-    const libc = dlopen("libc.so.6", { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } });
+    const libc = dlopen("libc.so.6", {
+      execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+      signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr },
+    });
+    // JavaScriptCore suspends threads with SIGPWR (GC, the sampling profiler). One sent just before execve stays pending
+    // into the new image, where its default action kills the process ("Power failure"); ignoring it discards it, and
+    // the new image installs its own handler. Nothing here needs the signal before execve returns or replaces us.
+    libc.symbols.signal(SIGPWR, SIG_IGN);
     // Returns only on failure.
     libc.symbols.execve(ptr(args[0]!), ptr(table(args)), ptr(table(env)));
     libc.close();
