@@ -33,10 +33,11 @@ export function ensureFetchConcurrency(): void {
       execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
       signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr },
     });
-    // JavaScriptCore suspends threads with SIGPWR (GC, the sampling profiler). One sent just before execve stays pending
-    // into the new image, where its default action kills the process ("Power failure"); ignoring it discards it, and
-    // the new image installs its own handler. Nothing here needs the signal before execve returns or replaces us.
-    libc.symbols.signal(SIGPWR, SIG_IGN);
+    // JavaScriptCore's sampling profiler (`bun --cpu-prof`) suspends the main thread with SIGPWR about every
+    // millisecond: one sent just before execve stays pending into the new image, where its default action kills
+    // the process ("Power failure", 2 of 60 profiled starts). Ignoring it discards it; the new image installs its own
+    // handler (JSC then prints a note that it overrode one, so only profiled runs take this path).
+    if (process.execArgv.some((a) => a.startsWith("--cpu-prof"))) libc.symbols.signal(SIGPWR, SIG_IGN);
     // Returns only on failure.
     libc.symbols.execve(ptr(args[0]!), ptr(table(args)), ptr(table(env)));
     libc.close();
