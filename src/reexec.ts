@@ -1,10 +1,6 @@
 // Raises Bun's cap on simultaneous fetches (256 by default) by re-executing the process once with the variable set.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 
-/** Linux x86-64 and arm64: SIGPWR is 30; SIG_IGN is the handler value 1. */
-const SIGPWR = 30;
-const SIG_IGN = 1;
-
 /** Bun's documented maximum for BUN_CONFIG_MAX_HTTP_REQUESTS. */
 export const MAX_HTTP_REQUESTS = "65336";
 
@@ -28,16 +24,10 @@ export function ensureFetchConcurrency(): void {
     bufs.forEach((b, i) => (t[i] = BigInt(ptr(b))));
     return t;
   };
+  // Profiling (`bun --cpu-prof`): start with the variable set, so there is no re-exec — JavaScriptCore's sampler
+  // signals the main thread every millisecond, and one left pending across execve kills the new image (2 of 60 starts).
   try {
-    const libc = dlopen("libc.so.6", {
-      execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
-      signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr },
-    });
-    // JavaScriptCore's sampling profiler (`bun --cpu-prof`) suspends the main thread with SIGPWR about every
-    // millisecond: one sent just before execve stays pending into the new image, where its default action kills
-    // the process ("Power failure", 2 of 60 profiled starts). Ignoring it discards it; the new image installs its own
-    // handler (JSC then prints a note that it overrode one, so only profiled runs take this path).
-    if (process.execArgv.some((a) => a.startsWith("--cpu-prof"))) libc.symbols.signal(SIGPWR, SIG_IGN);
+    const libc = dlopen("libc.so.6", { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } });
     // Returns only on failure.
     libc.symbols.execve(ptr(args[0]!), ptr(table(args)), ptr(table(env)));
     libc.close();
