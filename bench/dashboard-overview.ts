@@ -7,7 +7,7 @@ import { gzipSync } from "node:zlib";
 import { openStore } from "../src/store/open.ts";
 import type { UsageEvent } from "../src/store/store.ts";
 import { launchBrowser, signIn, until, watchedPage } from "../tests/support/browser.ts";
-import { startGatewayProcess } from "../tests/support/process.ts";
+import { startGatewayProcess, buildExecutable } from "../tests/support/process.ts";
 
 const EVENTS = Number(process.env.EVENTS ?? 1_000_000);
 const RUNS = Number(process.env.RUNS ?? 7);
@@ -59,8 +59,7 @@ await store.close();
 console.log(`store: ${EVENTS.toLocaleString("en-US")} events inserted in ${insertS.toFixed(1)} s (${Math.round(EVENTS / insertS).toLocaleString("en-US")} events/s, SQLite)`);
 
 // 2. The executable, built as `npm run build` builds it, on that store.
-const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
-if (build.exitCode !== 0) throw new Error(build.stderr.toString());
+buildExecutable(bin);
 const gw = await startGatewayProcess(
   { server: { admin_key: ADMIN }, store: { url: storeUrl }, providers: { e: { type: "echo" } }, models: [{ id: "echo", provider: "e" }], keys: [{ name: "k", key: "sk-bench-dash" }] },
   { command: [bin], cwd: dir, env: { NODE_ENV: "production" } },

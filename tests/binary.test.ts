@@ -1,6 +1,6 @@
 // The one executable: `bun build --compile` output serves the same API with the same flags.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { freePort } from "./support/process.ts";
+import { freePort, buildExecutable } from "./support/process.ts";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,8 +16,7 @@ let stderr = "";
 
 beforeAll(async () => {
   const root = join(import.meta.dir, "..");
-  const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
-  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+  buildExecutable(bin);
   const cfg = join(dir, "c.yaml");
   writeFileSync(
     cfg,
@@ -120,3 +119,33 @@ test("SIGHUP reloads the executable's config file; an invalid one is refused and
   expect(proc!.exitCode).toBeNull();
   writeFileSync(cfg, original);
 });
+
+test("the compiled binary writes usage events from its event thread (the worker entry is inside it)", async () => {
+  // Events of the earlier tests may still be on their way (batches leave every 200 ms): wait until the count holds.
+  let before = await usageRequests();
+  for (let i = 0; i < 20; i++) {
+    await Bun.sleep(300);
+    const now = await usageRequests();
+    if (now === before) break;
+    before = now;
+  }
+  for (let i = 0; i < 3; i++) {
+    const r = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: "Bearer sk-binary-test-1", "content-type": "application/json" },
+      body: JSON.stringify({ model: "echo", messages: [{ role: "user", content: "counted" }] }),
+    });
+    expect(r.status).toBe(200);
+  }
+  let after = before;
+  for (let i = 0; i < 40 && after < before + 3; i++) {
+    await Bun.sleep(100);
+    after = await usageRequests();
+  }
+  expect(after).toBe(before + 3);
+});
+
+async function usageRequests(): Promise<number> {
+  const r = await fetch(`http://127.0.0.1:${port}/admin/v1/usage`, { headers: { authorization: "Bearer sk-binary-admin-1" } });
+  return ((await r.json()) as { data: { requests: number }[] }).data.reduce((n, row) => n + row.requests, 0);
+}

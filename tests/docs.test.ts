@@ -1,6 +1,6 @@
 // GET /docs: the API reference UI comes from the gateway itself (also from the compiled executable), under a strict CSP.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { freePort } from "./support/process.ts";
+import { freePort, buildExecutable } from "./support/process.ts";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -99,8 +99,7 @@ describe("/docs from the compiled executable", () => {
   let proc: ReturnType<typeof Bun.spawn> | undefined;
 
   beforeAll(async () => {
-    const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
-    if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+    buildExecutable(bin);
     // Started from an empty folder: nothing it serves may come from the source tree.
     proc = Bun.spawn([bin, "--port", String(port)], { cwd: dir, env: { ...process.env, NODE_ENV: "production" }, stdout: "ignore", stderr: "ignore" });
     for (let i = 0; i < 100; i++) {

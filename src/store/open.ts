@@ -16,7 +16,7 @@ export function storeKind(url: string): "sqlite" | "postgres" {
 export async function openStore(url: string): Promise<Store> {
   const driver = storeKind(url) === "sqlite" ? openSqliteDriver(url) : openPostgresDriver(url);
   try {
-    return await openSqlStore(driver);
+    return Object.assign(await openSqlStore(driver), { url });
   } catch (e) {
     await driver.close().catch(() => {});
     throw e;

@@ -119,6 +119,8 @@ export class StoreConflict extends Error {
 
 export interface Store {
   readonly kind: "sqlite" | "postgres";
+  /** The store.url it was opened from (undefined for a store built some other way): another thread may open it too. */
+  readonly url?: string;
   /** Applied schema version (migrations run when the store is opened). */
   schemaVersion(): Promise<number>;
 

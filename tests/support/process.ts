@@ -1,5 +1,5 @@
 // Starts the gateway as its own process (`bun src/main.ts`, or the compiled binary), as `npm start` does.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -81,4 +81,18 @@ export async function startGatewayProcess(
   }
   proc.kill("SIGKILL");
   throw new Error(`gateway process did not start:\n${stderr()}`);
+}
+
+/**
+ * Builds the single executable to `outfile` exactly as `npm run build` does (its arguments are read from
+ * package.json, so a new entry point — the usage-event worker — is never left out of the tested binary).
+ */
+export function buildExecutable(outfile: string): void {
+  const root = join(import.meta.dir, "..", "..");
+  const script = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: { build: string } }).scripts.build;
+  const args = script.split(/\s+/).slice(1); // after "bun"
+  const at = args.indexOf("--outfile");
+  args.splice(at, 2, "--outfile", outfile);
+  const build = Bun.spawnSync([process.execPath, ...args], { cwd: root, stderr: "pipe" });
+  if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
 }

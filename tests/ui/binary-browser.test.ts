@@ -8,7 +8,7 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { inPage, launchBrowser, signIn, until, watchedPage, type WatchedPage } from "../support/browser.ts";
-import { startGatewayProcess, type GatewayProcess } from "../support/process.ts";
+import { startGatewayProcess, type GatewayProcess, buildExecutable } from "../support/process.ts";
 
 const ADMIN = "admin-secret-ui-binary-1";
 const KEY = "sk-ui-binary-key-1";
@@ -27,8 +27,7 @@ let pages: WatchedPage[] = [];
 // test times out, which would take the executable and the browser down with one slow test.
 // The build's own command (package.json "build"), into a temp dir, then run from there: nothing of the source tree is
 // on hand to the executable.
-const build = Bun.spawnSync([process.execPath, "build", "--compile", "--minify-whitespace", "--minify-syntax", join(root, "src", "main.ts"), "--outfile", bin], { cwd: root, stderr: "pipe" });
-if (build.exitCode !== 0) throw new Error(`build failed: ${build.stderr.toString()}`);
+buildExecutable(bin);
 const gw: GatewayProcess = await startGatewayProcess(
   {
     server: { admin_key: ADMIN },
