@@ -40,9 +40,13 @@ function prng(seed: number): () => number {
 const pick = <T>(rnd: () => number, xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
 const int = (rnd: () => number, lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));
 
+/** What git ignores under the folders read below: benchmark output (hundreds of MiB of logs after a run) and peers. */
+const IGNORED = new Set([join(root, "bench", "results"), join(root, "bench", ".peers")]);
+
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
+    if (IGNORED.has(path)) return [];
     return statSync(path).isDirectory() ? filesUnder(path) : [path];
   });
 }

@@ -2,6 +2,7 @@
 // 400 when malformed or nested too deep, 499 when the client leaves mid-upload.
 import { clientClosed, invalidRequest, requestTooLarge } from "../openai/errors.ts";
 import { nestsDeeperThan } from "./json-depth.ts";
+import { readCapped, utf8 } from "../io/read-capped.ts";
 
 /** Arrays and objects nested deeper than this are refused before parsing (server.max_json_depth). */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
@@ -24,20 +25,9 @@ export async function readBodyText(request: Request, limit: number): Promise<str
   try {
     if (declaredLength(request) !== null || !request.body) return await request.text();
     // Chunked upload: count while reading, and stop the moment it passes the limit.
-    const reader = request.body.getReader();
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw requestTooLarge(limit);
-      }
-      parts.push(value);
-    }
-    return Buffer.concat(parts).toString("utf8");
+    const { bytes, over } = await readCapped(request.body, limit);
+    if (over) throw requestTooLarge(limit);
+    return utf8(bytes);
   } catch (err) {
     if (request.signal.aborted || (err instanceof Error && err.name === "AbortError")) throw clientClosed();
     throw err;

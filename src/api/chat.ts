@@ -19,7 +19,8 @@ import type { InFlight } from "./inflight.ts";
 import { stateOf, type RequestState } from "./context.ts";
 import { parseChatRequest } from "./validate.ts";
 import { withModelParams } from "./model-params.ts";
-import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
+import { WARNINGS_HEADER } from "./warnings.ts";
+import { callContext } from "./call-context.ts";
 import { withoutUsageChunk } from "./usage-chunk.ts";
 import { countsOf, RequestUsage, type Accounting, type TokenCounts } from "../usage/accounting.ts";
 import { observeRequest } from "./observe.ts";
@@ -152,23 +153,9 @@ async function dispatchChat(
 ): Promise<Response> {
   const s = stateOf(request)!;
   const stream = body.stream === true;
-  const warnings = requestWarnings(route.model.unsupported_params);
   const deadline = requestDeadline(request.signal, route.timeoutMs);
-  const ctx: CallContext = {
-    requestId: s.id,
-    publicModel: body.model,
-    signal: deadline.signal,
-    timeoutMs: route.timeoutMs,
-    now: deps.now,
-    // The delivered text is only kept (and tokenised, in folds) when tokens are metered for this key.
-    meter: newMeter(admission.metersTokens ? countTextTokens : null),
-    warn: warnings.warn,
-    warnings,
-    maxResponseBytes: deps.config.server.max_upstream_response_bytes,
-    trace: s.telemetry?.tracer,
-  };
-  // Logged only when something was noted, so the common line stays short.
-  Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.all.length ? warnings.all : undefined) });
+  // The delivered text is only kept (and tokenised, in folds) when tokens are metered for this key.
+  const { ctx, warnings } = callContext(s, body.model, route, deps, deadline, newMeter(admission.metersTokens ? countTextTokens : null));
   const headers: Record<string, string> = { "x-request-id": s.id, ...admission.headers };
   // Attempts, retries and fallbacks go on the request's log line, also when the request fails.
   const logRouting: RoutingLog = (f) => Object.assign(s.log, f);

@@ -8,28 +8,13 @@ import { isSameOrigin, servedOverHttps, type Sessions } from "../admin/session.t
 import { readJsonBody } from "./body.ts";
 import { pathOf } from "./context.ts";
 import { ASSETS_PREFIX, dashboardAssets } from "./dashboard-assets.ts";
+import { PAGE_CSP } from "./page-security.ts";
 
 /** The client-side routes: each serves the same page, which draws the view its path names. */
 export const DASHBOARD_PAGES = ["/ui", "/ui/", "/ui/overview", "/ui/keys", "/ui/usage", "/ui/providers"] as const;
 
-/**
- * The admin key is typed into this page and the page holds the admin session: only the gateway's own scripts and
- * styles, no inline script, no other origin, never inside a frame.
- */
-export const DASHBOARD_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
 export const DASHBOARD_HEADERS: Readonly<Record<string, string>> = {
-  "content-security-policy": DASHBOARD_CSP,
+  "content-security-policy": PAGE_CSP,
   "x-frame-options": "DENY",
   "referrer-policy": "no-referrer",
   "x-content-type-options": "nosniff",

@@ -4,28 +4,12 @@ import { openapi } from "@elysiajs/openapi";
 // Embedded by `bun build --compile` (type "file": the import is the file's path, inside the executable once compiled).
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
+import { PAGE_CSP } from "./page-security.ts";
 
 const ASSETS = "/docs/assets";
 
-/**
- * Nothing but the gateway itself: keys are typed into this page, so no third-party code, no inline script and no
- * request to another origin (the UI's "Try it out" calls go to the gateway).
- */
-export const DOCS_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  // Swagger UI's stylesheet draws its icons as data: SVGs.
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join("; ");
-
 const SECURITY_HEADERS = {
-  "content-security-policy": DOCS_CSP,
+  "content-security-policy": PAGE_CSP,
   "x-content-type-options": "nosniff",
   "referrer-policy": "no-referrer",
 };

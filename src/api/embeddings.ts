@@ -4,7 +4,6 @@ import { countTextTokens } from "../limits/estimate.ts";
 import { logRequest } from "../observability/request-log.ts";
 import { invalidRequest, modelNotAllowed, modelNotFound } from "../openai/errors.ts";
 import { EmbeddingsRequestSchema, EmbeddingsResponseSchema, ErrorBodySchema, type EmbeddingsRequest } from "../openai/schemas.ts";
-import type { CallContext } from "../providers/types.ts";
 import { newMeter } from "../providers/meter.ts";
 import { DEPLOYMENT_HEADER } from "../routing/router.ts";
 import { readJsonBody } from "./body.ts";
@@ -13,7 +12,8 @@ import type { AuthHook } from "./auth.ts";
 import { stateOf } from "./context.ts";
 import { requestDeadline } from "./deadline.ts";
 import { parseEmbeddingsRequest } from "./validate.ts";
-import { requestWarnings, WARNINGS_HEADER } from "./warnings.ts";
+import { WARNINGS_HEADER } from "./warnings.ts";
+import { callContext } from "./call-context.ts";
 import { observeRequest } from "./observe.ts";
 
 const bodyDoc = { required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(EmbeddingsRequestSchema)) as object } } };
@@ -64,20 +64,7 @@ async function handleEmbeddings(request: Request, limit: number, maxDepth: numbe
   const leave = deps.inflight.add((reason) => deadline.cancel(reason));
   try {
     s.rateHeaders = admission.headers;
-    const warnings = requestWarnings(route.model.unsupported_params);
-    Object.defineProperty(s.log, "warnings", { enumerable: true, get: () => (warnings.all.length ? warnings.all : undefined) });
-    const ctx: CallContext = {
-      requestId: s.id,
-      publicModel: body.model,
-      signal: deadline.signal,
-      timeoutMs: route.timeoutMs,
-      now: deps.now,
-      meter: newMeter(),
-      maxResponseBytes: deps.config.server.max_upstream_response_bytes,
-      warn: warnings.warn,
-      warnings,
-      trace: s.telemetry?.tracer,
-    };
+    const { ctx, warnings } = callContext(s, body.model, route, deps, deadline, newMeter());
     // Retries, fallbacks and breakers as for chat.
     const routed = await deps.router.embed(route, body, ctx, (f) => Object.assign(s.log, f));
     const result = routed.result;

@@ -4,6 +4,7 @@ import { DEFAULT_MAX_EVENT_SIZE, DONE, encodeChunk, encodeError, sseEvents, type
 import type { ChatCompletionChunk } from "../openai/schemas.ts";
 import type { CallContext, StreamMeter, StreamTranslator } from "./types.ts";
 import { addDelivered } from "./meter.ts";
+import { readCapped, utf8 } from "../io/read-capped.ts";
 
 export interface UpstreamRequest {
   url: string;
@@ -63,22 +64,9 @@ async function readBody(res: Response, ctx: CallContext, limit: number, truncate
   try {
     if (declared !== null && Number(declared) <= limit && !res.headers.has("content-encoding")) return await res.text();
     if (!res.body) return "";
-    const reader = res.body.getReader();
-    const parts: Uint8Array[] = [];
-    let size = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        reader.cancel().catch(() => {});
-        if (!truncate) throw tooLarge(limit);
-        parts.push(value.subarray(0, value.byteLength - (size - limit)));
-        break;
-      }
-      parts.push(value);
-    }
-    return Buffer.concat(parts).toString("utf8");
+    const { bytes, over } = await readCapped(res.body, limit);
+    if (over && !truncate) throw tooLarge(limit);
+    return utf8(bytes);
   } catch (err) {
     throw classifyFailure(err, ctx);
   }
