@@ -203,3 +203,19 @@ describe("reservation and refusal", () => {
     expect(body.error.message).toContain("prices.mine");
   });
 });
+
+describe("the built-in table's memory", () => {
+  // In a fresh process: this file itself loads the table (calcPrice above) for its other tests.
+  const probe = (config: object) => `
+    const { buildConfig } = await import("./src/config/load.ts");
+    const { buildPriceTable, priceTableLoaded } = await import("./src/costs/prices.ts");
+    buildPriceTable(buildConfig(${JSON.stringify(config)}, "probe", {}));
+    console.log(priceTableLoaded());`;
+  const run = (config: object) =>
+    Bun.spawnSync([process.execPath, "-e", probe(config)], { cwd: `${import.meta.dir}/..`, stdout: "pipe", stderr: "inherit" }).stdout.toString().trim();
+  test("is loaded only when some model's price has to come from it", () => {
+    const providers = { oa: { type: "openai", api_key: "k" }, e: { type: "echo" } };
+    expect(run({ providers, models: [{ id: "m", provider: "oa" }] })).toBe("true");
+    expect(run({ providers, models: [{ id: "m", provider: "oa" }, { id: "echo", provider: "e" }], prices: { m: { input_per_mtok: 1, output_per_mtok: 2 } } })).toBe("false");
+  });
+});

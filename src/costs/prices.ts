@@ -3,7 +3,7 @@
 // Arithmetic: a price is USD per million tokens, so tokens × price is exactly micro-USD. Costs are rounded to whole
 // micro-USD once per request. Token conventions are OpenAI's (and the price table's): prompt tokens include the
 // cached ones, completion tokens include the reasoning ones, so reasoning is never charged twice.
-import { calcPrice, type ModelPrice as TablePrice, type TieredPrices } from "@pydantic/genai-prices";
+import type { calcPrice as CalcPrice, ModelPrice as TablePrice, TieredPrices } from "@pydantic/genai-prices";
 import type { Config } from "../config/schema.ts";
 
 /** Rates in USD per million tokens. */
@@ -73,6 +73,16 @@ function fromTable(p: TablePrice): Price | null {
     }));
   return { input, output, cachedInput, tiers };
 }
+
+/**
+ * The table is ~800 KB of JavaScript that costs ~15 MiB resident once loaded, for lookups made only at start-up and
+ * reload: it is loaded by the first lookup, so a config whose models are all priced in `prices:` (or all offline)
+ * never loads it. A synchronous require keeps the table build synchronous and is bundled like an import.
+ */
+let calc: typeof CalcPrice | undefined;
+const calcPrice: typeof CalcPrice = (...args) => (calc ??= (require("@pydantic/genai-prices") as { calcPrice: typeof CalcPrice }).calcPrice)(...args);
+/** Whether the built-in table was loaded in this process (tests). */
+export const priceTableLoaded = (): boolean => calc !== undefined;
 
 /** The built-in price of a provider type's model at a date (the table keeps dated price history); null when unknown. */
 export function builtinPrice(providerType: string, upstreamModel: string, when = new Date()): Price | null {
