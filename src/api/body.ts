@@ -13,17 +13,18 @@ function declaredLength(request: Request): number | null {
   return v === null ? null : Number(v);
 }
 
-/** The 413 for a body whose declared length is over the limit, before anything is read (also from onRequest). */
-export function checkDeclaredLength(request: Request, limit: number): void {
+/** The 413 for a body whose declared length is over the limit, before anything is read (also from onRequest); else the length. */
+export function checkDeclaredLength(request: Request, limit: number): number | null {
   const declared = declaredLength(request);
   if (declared !== null && declared > limit) throw requestTooLarge(limit);
+  return declared;
 }
 
 /** The body as text, reading no more than `limit` bytes; a client that leaves mid-upload is a 499, not a crash. */
 export async function readBodyText(request: Request, limit: number): Promise<string> {
-  checkDeclaredLength(request, limit);
+  const declared = checkDeclaredLength(request, limit);
   try {
-    if (declaredLength(request) !== null || !request.body) return await request.text();
+    if (declared !== null || !request.body) return await request.text();
     // Chunked upload: count while reading, and stop the moment it passes the limit.
     const { bytes, over } = await readCapped(request.body, limit);
     if (over) throw requestTooLarge(limit);

@@ -139,7 +139,7 @@ export class RequestTelemetry implements AttemptTracer {
   constructor(
     private readonly cfg: ConfigTelemetry,
     private readonly op: Operation,
-    private readonly start: number,
+    start: number,
     traceparent: string | null,
   ) {
     const tracing = cfg.obs.tracing;
@@ -215,39 +215,39 @@ export class RequestTelemetry implements AttemptTracer {
 
   private endSpan(status: number, line: RequestLogLine): void {
     const span = this.span!;
-    const a: Attributes = { "switchboard.request_id": line.request_id, "http.response.status_code": status };
+    // Set on the span directly: it is the span's own record of them (no object built to be copied in).
+    span.setAttribute("switchboard.request_id", line.request_id).setAttribute("http.response.status_code", status);
     if (line.model !== undefined) {
-      a["gen_ai.request.model"] = line.model;
+      span.setAttribute("gen_ai.request.model", line.model);
       const name = this.cfg.spanName(line.model, this.op);
       if (name) span.updateName(name);
     }
-    if (line.key !== undefined) a["switchboard.key"] = line.key;
+    if (line.key !== undefined) span.setAttribute("switchboard.key", line.key);
     if (line.provider !== undefined) {
-      a["gen_ai.system"] = this.cfg.system(line.provider) ?? line.provider;
+      span.setAttribute("gen_ai.system", this.cfg.system(line.provider) ?? line.provider);
       if (line.upstream_model !== undefined) {
-        a["gen_ai.response.model"] = line.upstream_model;
-        a["switchboard.deployment"] = `${line.provider}/${line.upstream_model}`;
+        span.setAttribute("gen_ai.response.model", line.upstream_model);
+        span.setAttribute("switchboard.deployment", `${line.provider}/${line.upstream_model}`);
       }
     }
     if (line.attempts !== undefined) {
-      a["switchboard.attempts"] = line.attempts;
-      a["switchboard.retries"] = Math.max(0, line.attempts - 1);
+      span.setAttribute("switchboard.attempts", line.attempts);
+      span.setAttribute("switchboard.retries", Math.max(0, line.attempts - 1));
     }
     if (line.fallback_model !== undefined) {
-      a["switchboard.fallback_from"] = line.fallback_from ?? "";
-      a["switchboard.fallback_model"] = line.fallback_model;
+      span.setAttribute("switchboard.fallback_from", line.fallback_from ?? "");
+      span.setAttribute("switchboard.fallback_model", line.fallback_model);
     }
     const u = this.reported;
     if (u) {
-      a["gen_ai.usage.input_tokens"] = u.prompt_tokens;
-      if (u.completion_tokens !== undefined) a["gen_ai.usage.output_tokens"] = u.completion_tokens;
+      span.setAttribute("gen_ai.usage.input_tokens", u.prompt_tokens);
+      if (u.completion_tokens !== undefined) span.setAttribute("gen_ai.usage.output_tokens", u.completion_tokens);
     }
     if (line.error !== undefined) {
       // The error's kind (`rate_limited: …` → rate_limited), never its message, which may quote the provider.
       const colon = line.error.indexOf(":");
-      a["error.type"] = colon === -1 ? line.error : line.error.slice(0, colon);
+      span.setAttribute("error.type", colon === -1 ? line.error : line.error.slice(0, colon));
     }
-    span.setAttributes(a);
     if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
     span.end();
   }

@@ -31,29 +31,26 @@ export interface Routed<T> {
 /** Calls one target; on success it has recorded the outcome on the target's health and owns the attempt's cleanup. */
 type Call<T> = (t: Target, a: Attempt) => Promise<T>;
 
-export function completeCall(req: ChatRequest): Call<ChatCompletion> {
+/** A call whose answer arrives whole (a JSON completion, embeddings): the deployment succeeded once it is in. */
+function wholeAnswer<T>(call: Call<T>): Call<T> {
   return async (t, a) => {
     const t0 = performance.now();
-    const completion = await t.provider.complete(req, t.deployment, a.ctx);
-    t.health.succeeded(performance.now() - t0);
-    t.health.end(true);
-    a.dispose();
-    return completion;
-  };
-}
-
-/** Embeddings on one target: a provider without an embeddings API is the request's fault (400), never retried. */
-export function embedCall(req: EmbeddingsRequest): Call<EmbeddingsResponse> {
-  return async (t, a) => {
-    if (!t.provider.embed) throw invalidRequest(`The model '${a.ctx.publicModel}' does not support embeddings (its provider has no embeddings API).`, "model");
-    const t0 = performance.now();
-    const result = await t.provider.embed(req, t.deployment, a.ctx);
+    const result = await call(t, a);
     t.health.succeeded(performance.now() - t0);
     t.health.end(true);
     a.dispose();
     return result;
   };
 }
+
+export const completeCall = (req: ChatRequest): Call<ChatCompletion> => wholeAnswer((t, a) => t.provider.complete(req, t.deployment, a.ctx));
+
+/** Embeddings on one target: a provider without an embeddings API is the request's fault (400), never retried. */
+export const embedCall = (req: EmbeddingsRequest): Call<EmbeddingsResponse> =>
+  wholeAnswer(async (t, a) => {
+    if (!t.provider.embed) throw invalidRequest(`The model '${a.ctx.publicModel}' does not support embeddings (its provider has no embeddings API).`, "model");
+    return t.provider.embed(req, t.deployment, a.ctx);
+  });
 
 /** The part of a stream reader the forwarding loop uses (Bun's and the DOM's reader types differ in extras). */
 export interface ChunkReader {

@@ -9,7 +9,6 @@ import {
   type Cursor,
   type EventQuery,
   type KeyChange,
-  type Page,
   type Store,
   type StoredKey,
   type UsageEvent,
