@@ -41,6 +41,25 @@ export interface CallContext {
   traceparent?: string;
 }
 
+/**
+ * Client APIs other than chat completions that some providers speak as they are: OpenAI's Responses API (OpenAI,
+ * Azure) and Anthropic's Messages API (Anthropic; Claude on Vertex and Bedrock). A request in one of them goes to
+ * such a deployment untranslated; every other deployment gets it translated to chat and back.
+ */
+export type NativeApi = "responses" | "messages";
+
+/** A request in a client API, handed to a provider that speaks it. */
+export interface NativeRequest {
+  api: NativeApi;
+  /**
+   * The client's body, validated, with unknown fields kept (and any cap the gateway sets applied). The provider puts
+   * its own model id in (or leaves `model` out where its URL names the model).
+   */
+  body: Record<string, unknown>;
+  /** Client headers that API forwards upstream (`anthropic-beta`, `anthropic-version`), lower-case names. */
+  headers: Record<string, string>;
+}
+
 export interface Provider {
   readonly name: string;
   complete(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ChatCompletion>;
@@ -51,6 +70,17 @@ export interface Provider {
   stream(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
   /** OpenAI embeddings; absent for providers without an embeddings API (the route answers 400). */
   embed?(req: EmbeddingsRequest, d: Deployment, ctx: CallContext): Promise<EmbeddingsResponse>;
+  /** Whether deployment `d` takes `api` requests as they are; absent or false: they are translated to chat. */
+  speaks?(api: NativeApi, d: Deployment): boolean;
+  /** A native request answered whole: the provider's JSON answer, parsed (its `model` is still the upstream's). */
+  nativeComplete?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<Record<string, unknown>>;
+  /**
+   * A native request streamed: resolves once the upstream answered 2xx (a retry or fallback is still possible until
+   * then) with the SSE bytes in that API's own event format. The caller meters them and rewrites `model`.
+   */
+  nativeStream?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /** Anthropic's `count_tokens` for a native Messages body, where the provider has it: the input tokens. */
+  countTokens?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<number>;
 }
 
 /** Pure, one per stream: no I/O, no clock, no module state. Throw a GatewayError for an upstream error event. */
