@@ -72,6 +72,7 @@ export function buildConfig(raw: unknown, source: string, env: Record<string, st
     prices: c.prices ?? {},
     store: Value.Default(ConfigSchema.properties.store, c.store ?? {}) as Config["store"],
     usage: Value.Default(ConfigSchema.properties.usage, c.usage ?? {}) as Config["usage"],
+    responses: Value.Default(ConfigSchema.properties.responses, c.responses ?? {}) as Config["responses"],
     metrics: Value.Default(ConfigSchema.properties.metrics, c.metrics ?? {}) as Config["metrics"],
     telemetry: Value.Default(ConfigSchema.properties.telemetry, c.telemetry ?? {}) as Config["telemetry"],
     source,
@@ -103,6 +104,9 @@ function checkReferences(c: Config): void {
     if (p.type !== "echo" && !p.api_key) throw new ConfigError(`providers.${name}.api_key: required for type ${p.type}`);
     if (p.type === "azure" && !p.base_url) throw new ConfigError(`providers.${name}.base_url: required for type azure`);
     if (p.type === "azure" && !p.api_version) throw new ConfigError(`providers.${name}.api_version: required for type azure`);
+    if (p.responses !== undefined && p.type !== "openai" && p.type !== "azure") {
+      throw new ConfigError(`providers.${name}.responses: only for type openai or azure (the others are always translated)`);
+    }
   }
   const names = new Set<string>();
   c.keys.forEach((k, i) => {

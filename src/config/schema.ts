@@ -47,6 +47,11 @@ export const ProviderSchema = T.Object(
     headers: T.Optional(T.Record(T.String(), T.String())),
     /** Azure: the `api-version` query parameter. */
     api_version: T.Optional(T.String({ minLength: 1 })),
+    /**
+     * OpenAI and Azure: whether the server speaks OpenAI's Responses API (default true). `false` marks an
+     * OpenAI-compatible server that has only chat completions (vLLM, Ollama…): Responses requests are translated.
+     */
+    responses: T.Optional(T.Boolean()),
     /** Anthropic: the `anthropic-version` header (default 2023-06-01). */
     anthropic_version: T.Optional(T.String({ minLength: 1 })),
     /** Per-provider upstream limit; defaults to server.upstream_timeout_ms. */
@@ -205,6 +210,20 @@ export const UsageSchema = T.Object(
   closed,
 );
 
+/** The Responses API's saved conversations (protocols/responses/). */
+export const ResponsesSchema = T.Object(
+  {
+    /** Saved responses (their conversation items) older than this are pruned. */
+    retention_days: PosInt({ default: 30 }),
+    /**
+     * The secret that seals reasoning handed to clients (`encrypted_content`); at least 32 characters. Absent: one is
+     * generated once and kept in the store, shared by every instance using it.
+     */
+    seal_secret: T.Optional(T.String({ minLength: 32 })),
+  },
+  closed,
+);
+
 /** GET /metrics (observability/metrics.ts). */
 export const MetricsSchema = T.Object(
   {
@@ -247,6 +266,7 @@ export const ConfigSchema = T.Object(
     prices: T.Optional(T.Record(T.String({ minLength: 1 }), PriceSchema)),
     store: T.Optional(StoreSchema),
     usage: T.Optional(UsageSchema),
+    responses: T.Optional(ResponsesSchema),
     metrics: T.Optional(MetricsSchema),
     telemetry: T.Optional(TelemetrySchema),
   },
@@ -266,6 +286,7 @@ export interface Config {
   prices: Record<string, PriceConfig>;
   store: Static<typeof StoreSchema>;
   usage: Static<typeof UsageSchema>;
+  responses: Static<typeof ResponsesSchema>;
   metrics: Static<typeof MetricsSchema>;
   telemetry: Static<typeof TelemetrySchema>;
   /** Where it came from, for the start-up banner. */

@@ -8,7 +8,7 @@ import { readCapped, utf8 } from "../io/read-capped.ts";
 
 export interface UpstreamRequest {
   url: string;
-  method?: "GET" | "POST";
+  method?: "GET" | "POST" | "DELETE";
   headers: Record<string, string>;
   body?: string;
 }

@@ -79,6 +79,11 @@ export interface Provider {
    * then) with the SSE bytes in that API's own event format. The caller meters them and rewrites `model`.
    */
   nativeStream?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * A stored object of a native API the provider holds (a Responses API response): `GET` returns its JSON, `DELETE`
+   * removes it (and returns the provider's answer). Absent where the provider keeps nothing.
+   */
+  nativeResource?(api: NativeApi, method: "GET" | "DELETE", id: string, d: Deployment, ctx: CallContext): Promise<Record<string, unknown>>;
   /** Anthropic's `count_tokens` for a native Messages body, where the provider has it: the input tokens. */
   countTokens?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<number>;
 }

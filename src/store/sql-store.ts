@@ -2,6 +2,7 @@
 import { isUniqueViolation, type Row, type SqlDriver, type SqlExec } from "./driver.ts";
 import { migrate } from "./migrate.ts";
 import { addToBuckets, pruneMinuteBuckets, querySeries } from "./series.ts";
+import { responseStore } from "./responses.ts";
 import {
   StoreConflict,
   utcDay,
@@ -154,6 +155,7 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
 
   return {
     kind: db.dialect,
+    ...responseStore(db),
 
     async schemaVersion() {
       const rows = await db.all(`SELECT MAX(version) AS v FROM schema_migrations`);

@@ -104,6 +104,30 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "usage time series: buckets per minute and per hour with a latency histogram",
     up: () => seriesTableSql(),
   },
+  // 3 is the usage events' `endpoint` (the lead's branch); renumbered at merge if it lands after this one.
+  {
+    version: 4,
+    name: "saved Responses API responses and the deployment's shared secrets",
+    up: () => [
+      // A response's conversation items (JSON) per key; provider: the provider instance holding a passed-through one.
+      `CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT,
+        previous_id TEXT,
+        created_at BIGINT NOT NULL,
+        body TEXT
+      )`,
+      `CREATE INDEX responses_created ON responses (created_at)`,
+      // Secrets every instance must share (the key that seals reasoning handed to clients), made once by the first.
+      `CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
