@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openAIEmbeddings } from "./embeddings-wire.ts";
 import { sampleFor } from "./json-sample.ts";
+import { RECORDED_REASONING_EVENTS, responsesAnswer, sseFrame } from "./openai-responses-wire.ts";
 
 /**
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
@@ -15,6 +16,11 @@ import { sampleFor } from "./json-sample.ts";
  * normally: a tool call when tools are offered and the last message is the user's, else text.
  * Per instance, `script` overrides the next requests in order (routing tests: "a 503, then a success"), and
  * `delayMs` delays every answer (a slow deployment).
+ *
+ * It also speaks OpenAI's Responses API (`POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, and Azure's
+ * `/openai/v1/responses` with `api-key`): JSON or typed SSE events, responses kept for previous_response_id unless
+ * `store: false`; the same `fault-<status>`, `fault-hang` and `fault-reset` models, and `recorded` (a real OpenAI
+ * stream: reasoning with encrypted content, then a function call).
  */
 export interface RecordedCall {
   path: string;
@@ -123,7 +129,9 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     async fetch(req) {
       const url = new URL(req.url);
       const headers = Object.fromEntries(req.headers.entries());
-      if (headers.authorization !== `Bearer ${apiKey}`) {
+      // Azure's v1 surface (/openai/v1/…) authenticates with api-key instead.
+      const azureKey = url.pathname.startsWith("/openai/v1/") && headers["api-key"] === apiKey;
+      if (headers.authorization !== `Bearer ${apiKey}` && !azureKey) {
         return Response.json(
           JSON.parse(errorBody(`Incorrect API key provided: ${headers.authorization ?? "none"}.`, "invalid_request_error", "invalid_api_key")),
           { status: 401 },
@@ -139,6 +147,8 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
         const a = openAIEmbeddings(body, `${String(body.model)}`);
         return Response.json(a.body, { status: a.status });
       }
+      const responsesPath = /^(?:\/openai)?\/v1\/responses(?:\/([^/]+))?$/.exec(url.pathname);
+      if (responsesPath) return responsesApi(req, url, headers, responsesPath[1]);
       if (url.pathname !== "/v1/chat/completions" || req.method !== "POST") return new Response("not found", { status: 404 });
       const body = (await req.json()) as Record<string, unknown>;
       const call: RecordedCall = { path: url.pathname + url.search, headers, body, aborted: false };
@@ -249,6 +259,66 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", ...rid } });
     },
   });
+
+  /** OpenAI's Responses API: the fake keeps what is stored, by id, for previous_response_id, GET and DELETE. */
+  const kept = new Map<string, Record<string, unknown>>();
+  async function responsesApi(req: Request, url: URL, headers: Record<string, string>, id: string | undefined): Promise<Response> {
+    const notFound = (what: string) => Response.json(JSON.parse(errorBody(`Response with id '${what}' not found.`, "invalid_request_error", null, null)), { status: 404 });
+    if (id !== undefined) {
+      calls.push({ path: url.pathname, headers, body: {}, aborted: false });
+      const found = kept.get(id);
+      if (!found) return notFound(id);
+      if (req.method === "DELETE") {
+        kept.delete(id);
+        return Response.json({ id, object: "response", deleted: true });
+      }
+      return req.method === "GET" ? Response.json(found) : new Response("not found", { status: 404 });
+    }
+    if (req.method !== "POST") return new Response("not found", { status: 404 });
+    const body = (await req.json()) as Record<string, unknown>;
+    const call: RecordedCall = { path: url.pathname, headers, body, aborted: false };
+    calls.push(call);
+    req.signal.addEventListener("abort", () => markAborted(call));
+    const forced = script.shift();
+    const model = forced === undefined || forced === "ok" ? String(body.model) : `fault-${forced}`;
+    if (self.delayMs > 0) await Bun.sleep(self.delayMs);
+    const status = /^fault-(\d{3})$/.exec(model);
+    if (status) {
+      const code = Number(status[1]);
+      const h: Record<string, string> = { "content-type": "application/json" };
+      if (code === 429) h["retry-after"] = "7";
+      const msg = code === 400 ? "Invalid 'input': the input is too long." : code === 429 ? "Rate limit reached for requests" : "The server had an error while processing your request.";
+      return new Response(errorBody(msg, code === 400 ? "invalid_request_error" : code === 429 ? "requests" : "server_error", null, code === 400 ? "input" : null), { status: code, headers: h });
+    }
+    if (model === "fault-hang") {
+      await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
+      return new Response("gone", { status: 499 });
+    }
+    const prev = body.previous_response_id;
+    if (typeof prev === "string" && !kept.has(prev)) {
+      return Response.json(JSON.parse(errorBody(`Previous response with id '${prev}' not found.`, "invalid_request_error", "previous_response_not_found", "previous_response_id")), { status: 400 });
+    }
+    const answer = model === "recorded" ? { response: RECORDED_REASONING_EVENTS.at(-1)!.response as Record<string, unknown>, events: RECORDED_REASONING_EVENTS } : responsesAnswer(body, `${model}-2025-08-07`);
+    if (body.store !== false) kept.set(String(answer.response.id), answer.response);
+    if (!body.stream) return Response.json(answer.response);
+    let i = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (model === "fault-reset" && i === 4) {
+          await Bun.sleep(50);
+          c.error(new Error("connection reset by fixture"));
+          return;
+        }
+        const e = answer.events[i++];
+        if (e === undefined) return c.close();
+        c.enqueue(sseFrame(e));
+      },
+      cancel() {
+        markAborted(call);
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
+  }
 
   return {
     url: `http://127.0.0.1:${server.port}/v1`,

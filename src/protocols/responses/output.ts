@@ -97,15 +97,16 @@ export function createOutputBuilder(ctx: OutputContext) {
 
   function closeReasoning(r: Extract<Open, { kind: "reasoning" }>) {
     const base = { item_id: r.item.id, output_index: r.index, summary_index: 0 };
-    const item: ReasoningOutput = { id: r.item.id, type: "reasoning", summary: [] };
+    const summary: ReasoningOutput["summary"] = [];
     if (r.partOpen) {
       const part = { type: "summary_text" as const, text: r.text };
       emit("response.reasoning_summary_text.done", { ...base, text: r.text });
       emit("response.reasoning_summary_part.done", { ...base, part });
-      item.summary = [part];
+      summary.push(part);
     }
-    if (ctx.seal && !isEmptyState(r.state)) item.encrypted_content = ctx.seal(r.state);
-    done(r.index, item, isEmptyState(r.state) ? undefined : r.state);
+    const sealed = ctx.seal && !isEmptyState(r.state) ? { encrypted_content: ctx.seal(r.state) } : {};
+    // OpenAI's field order: encrypted_content before summary.
+    done(r.index, { id: r.item.id, type: "reasoning", ...sealed, summary }, isEmptyState(r.state) ? undefined : r.state);
   }
 
   function message(): Extract<Open, { kind: "message" }> {

@@ -1,19 +1,21 @@
 // Strict checking of a Responses request: schema failures and cross-field rules become 400s naming the field.
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ValueError } from "@sinclair/typebox/errors";
-import { invalidRequest } from "../../openai/errors.ts";
+import { t } from "elysia";
+import { invalidRequest, type GatewayError } from "../../openai/errors.ts";
 import { validationError } from "../../api/validate.ts";
 import { FunctionCallItem, FunctionCallOutputItem, ItemReference, MessageItem, ReasoningItem, ResponsesRequestSchema, type ResponsesRequest } from "./schema.ts";
 import { kindOf } from "./items.ts";
 
 // Compiled once at start-up.
 const request = TypeCompiler.Compile(ResponsesRequestSchema);
+// Each item kind wrapped as `{ item }`, so an error's path (and param) starts at the item: `item.content[0].text`.
 const itemSchemas = {
-  message: TypeCompiler.Compile(MessageItem),
-  function_call: TypeCompiler.Compile(FunctionCallItem),
-  function_call_output: TypeCompiler.Compile(FunctionCallOutputItem),
-  reasoning: TypeCompiler.Compile(ReasoningItem),
-  item_reference: TypeCompiler.Compile(ItemReference),
+  message: TypeCompiler.Compile(t.Object({ item: MessageItem })),
+  function_call: TypeCompiler.Compile(t.Object({ item: FunctionCallItem })),
+  function_call_output: TypeCompiler.Compile(t.Object({ item: FunctionCallOutputItem })),
+  reasoning: TypeCompiler.Compile(t.Object({ item: ReasoningItem })),
+  item_reference: TypeCompiler.Compile(t.Object({ item: ItemReference })),
 } as const;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -22,22 +24,28 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object
  * An item's error, from the schema of the item it says it is (by `type`, or by having a role): "input[2].call_id is
  * required" rather than the union's guess at which of six item shapes was meant.
  */
-function itemError(raw: Record<string, unknown>, first: ValueError): ValueError {
-  const m = /^\/input\/(\d+)(\/|$)/.exec(first.path);
+function itemError(raw: Record<string, unknown>, first: ValueError): GatewayError | undefined {
   const input = raw.input;
-  if (!m || !Array.isArray(input)) return first;
-  const item: unknown = input[Number(m[1])];
-  if (!isObj(item)) return first;
-  const schema = itemSchemas[kindOf(item as never) as keyof typeof itemSchemas];
-  const e = schema?.Errors(item).First();
-  return e ? { ...e, path: `/input/${m[1]}${e.path}` } : first;
+  // The failure is reported at `/input` (string or items) or inside one item: either way, the first bad item decides.
+  if (!Array.isArray(input) || !/^\/input(\/|$)/.test(first.path)) return undefined;
+  for (let i = 0; i < input.length; i++) {
+    const item: unknown = input[i];
+    if (!isObj(item)) return invalidRequest(`Invalid 'input[${i}]': expected an object.`, `input[${i}]`);
+    const schema = itemSchemas[kindOf(item as never) as keyof typeof itemSchemas];
+    const e = schema?.Errors({ item }).First();
+    if (!e) continue;
+    const g = validationError(e);
+    const param = g.param?.replace(/^item/, `input[${i}]`) ?? `input[${i}]`;
+    return invalidRequest(g.message.replace(/'item(?=[.\[']|$)/, `'input[${i}]`), param);
+  }
+  return undefined;
 }
 
 /** Schema check plus the rules a schema cannot say: the only way a body becomes a ResponsesRequest. */
 export function parseResponsesRequest(raw: unknown): ResponsesRequest {
   if (!request.Check(raw)) {
     const first = request.Errors(raw).First();
-    throw validationError(first && isObj(raw) ? itemError(raw, first) : first);
+    throw (first && isObj(raw) ? itemError(raw, first) : undefined) ?? validationError(first);
   }
   checkResponsesRequest(raw);
   return raw;
