@@ -92,7 +92,7 @@ export function toChatMessages(instructions: string | null | undefined, items: S
       }
       case "item_reference":
         // Resolved from the store before translation; one left here names an item the store does not hold.
-        throw invalidRequest(`Item with id '${String((item as { id?: unknown }).id)}' not found.`, at);
+        throw invalidRequest(`Item with id '${String((item as { id?: unknown }).id)}' not found. Items are kept only for responses created with 'store' true, by the same key, within the retention period.`, at);
       default:
         droppedTypes.add(kindOf(item));
     }

@@ -118,12 +118,9 @@ export async function restore(req: ResponsesRequest, deps: StateDeps): Promise<R
     let item = own[i]!;
     const kind = kindOf(item);
     if (kind === "item_reference") {
-      const id = String((item as { id: unknown }).id);
-      const found = await storedItem(id);
-      if (!found) {
-        throw invalidRequest(`Item with id '${id}' not found. Items are kept only for responses created with 'store' true (this key's own, within the retention period).`, at);
-      }
-      item = found;
+      // One the store does not hold stays a reference: a provider that keeps its own items (OpenAI) may know it;
+      // a translation refuses it.
+      item = (await storedItem(String((item as { id: unknown }).id))) ?? item;
     } else if (kind === "reasoning") {
       item = await hydrateReasoning(item, at, deps, storedItem);
     }

@@ -2,7 +2,7 @@
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { GatewayError, invalidRequest } from "../../openai/errors.ts";
 import type { Warn } from "../../providers/types.ts";
-import { parseChatRequest } from "../../api/validate.ts";
+import { parseChatRequest } from "../../http/validate.ts";
 import type { ResponsesRequest } from "./schema.ts";
 import { toChatMessages, type SourcedItem } from "./items.ts";
 import { planTools, type ToolNames } from "./tools.ts";

@@ -3,7 +3,7 @@ import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ValueError } from "@sinclair/typebox/errors";
 import { t } from "elysia";
 import { invalidRequest, type GatewayError } from "../../openai/errors.ts";
-import { validationError } from "../../api/validate.ts";
+import { validationError } from "../../http/validate.ts";
 import { FunctionCallItem, FunctionCallOutputItem, ItemReference, MessageItem, ReasoningItem, ResponsesRequestSchema, type ResponsesRequest } from "./schema.ts";
 import { kindOf } from "./items.ts";
 
