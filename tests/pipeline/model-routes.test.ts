@@ -25,6 +25,7 @@ interface Sample {
 const SAMPLES: Record<string, Sample> = {
   "/chat/completions": { endpoint: "chat.completions", budgeted: true, body: (model) => ({ model, messages: [{ role: "user", content: "Say hello in one word." }] }) },
   "/embeddings": { endpoint: "embeddings", budgeted: true, body: (model) => ({ model, input: "the quick brown fox" }) },
+  "/responses": { endpoint: "responses", budgeted: true, body: (model) => ({ model, input: "Say hello in one word." }) },
 };
 
 const MODEL = "m";

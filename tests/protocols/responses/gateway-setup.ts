@@ -25,7 +25,9 @@ export interface ResponsesWorld {
  * Models: `gpt` (OpenAI, passed through), `gpt-chat` (the same server marked `responses: false`: translated to chat),
  * `claude` (Anthropic, a thinking model), `gemini` (Gemini). Keys A and B; a SQLite store.
  */
-export async function startResponsesWorld(extra: { config?: Record<string, unknown> } = {}): Promise<ResponsesWorld> {
+export async function startResponsesWorld(
+  extra: { config?: Record<string, unknown>; build?: (u: { openai: OpenAIUpstream; claude: AnthropicUpstream; gemini: GeminiUpstream }) => Record<string, unknown> } = {},
+): Promise<ResponsesWorld> {
   const dir = mkdtempSync(join(tmpdir(), "sb-resp-world-"));
   const [openai, claude, gemini] = await Promise.all([startOpenAIUpstream(), startAnthropicUpstream(), startGeminiUpstream()]);
   const store = await openStore(`sqlite://${join(dir, "switchboard.db")}`);
@@ -48,6 +50,7 @@ export async function startResponsesWorld(extra: { config?: Record<string, unkno
         { name: "team-b", key: KEY_B },
       ],
       ...extra.config,
+      ...extra.build?.({ openai, claude, gemini }),
     },
     { store },
   );
