@@ -92,16 +92,44 @@ describe("accounting through the pipeline", () => {
 
   test("usage events name the endpoint 'responses' (stream and JSON), with the provider's tokens", async () => {
     const a = sdk(KEY_A);
-    await a.responses.create({ model: "gemini", input: "count me" });
-    const s = a.responses.stream({ model: "claude", input: "count me too" });
+    await a.responses.create({ model: "gemini", input: "count me" }, { headers: { "x-request-id": "resp-usage-json" } });
+    const s = a.responses.stream({ model: "claude", input: "count me too" }, { headers: { "x-request-id": "resp-usage-stream" } });
     await s.finalResponse();
+    const mine = (rows: { requestId: string }[]) => rows.filter((e) => e.requestId === "resp-usage-json" || e.requestId === "resp-usage-stream");
+    const page = await eventually(
+      () => w.store.listEvents({ limit: 100 }),
+      (p) => mine(p.rows).length === 2,
+    );
+    const [json, streamed] = ["resp-usage-json", "resp-usage-stream"].map((id) => page.rows.find((e) => e.requestId === id));
+    expect(json).toMatchObject({ endpoint: "responses", model: "gemini", stream: false, usageSource: "provider", status: 200 });
+    expect(json!.promptTokens).toBeGreaterThan(0);
+    expect(streamed).toMatchObject({ endpoint: "responses", model: "claude", stream: true, usageSource: "provider", status: 200 });
+    expect(streamed!.completionTokens).toBeGreaterThan(0);
+  });
+
+  test("a client that leaves mid-stream: the provider call is cancelled, the event charges the prompt and what was delivered", async () => {
+    const long = Array.from({ length: 40 }, (_, i) => `piece${i} `).join("");
+    w.claude.reply({ kind: "message", message: { content: [{ type: "text", text: long }] }, delayMs: 60 });
+    const aborted = w.claude.aborted;
+    const res = await fetch(`${w.gw.baseURL}/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY_A}`, "content-type": "application/json", "x-request-id": "resp-abandoned-1" },
+      body: JSON.stringify({ model: "claude", input: "talk slowly", stream: true }),
+    });
+    const reader = res.body!.getReader();
+    let seen = "";
+    while (!seen.includes("response.output_text.delta")) seen += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    await eventually(() => w.claude.aborted, (n) => n > aborted);
+    expect(w.claude.aborted).toBe(aborted + 1);
     const page = await eventually(
       () => w.store.listEvents({ limit: 50 }),
-      (p) => p.rows.filter((e) => e.endpoint === "responses").length >= 2,
+      (p) => p.rows.some((e) => e.requestId === "resp-abandoned-1"),
     );
-    const events = page.rows.filter((e) => e.endpoint === "responses");
-    expect(events.some((e) => e.model === "gemini" && !e.stream && e.promptTokens > 0 && e.usageSource === "provider")).toBe(true);
-    expect(events.some((e) => e.model === "claude" && e.stream && e.completionTokens > 0 && e.usageSource === "provider")).toBe(true);
+    const event = page.rows.find((e) => e.requestId === "resp-abandoned-1")!;
+    expect(event).toMatchObject({ endpoint: "responses", status: 499, stream: true, usageSource: "estimated" });
+    expect(event.promptTokens).toBeGreaterThan(0);
+    expect(event.completionTokens).toBeGreaterThan(0);
   });
 
   test("conversations are never in the log lines", async () => {

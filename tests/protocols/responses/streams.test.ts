@@ -9,6 +9,8 @@ import { parseResponsesRequest } from "../../../src/protocols/responses/validate
 import { newMeter } from "../../../src/providers/meter.ts";
 import type { CallContext } from "../../../src/providers/types.ts";
 import { recordedEvents } from "../../support/fixtures.ts";
+import { RESPONSES_ERRORS } from "../../../src/protocols/responses/dialect.ts";
+import { GatewayError } from "../../../src/openai/errors.ts";
 import { checkResponseEvents, parseResponsesSse } from "../../support/responses-invariants.ts";
 
 const enc = new TextEncoder();
@@ -125,5 +127,13 @@ describe("a provider's own Responses stream, passed through", () => {
     expect(out.model).toBe("my-model");
     expect(out.output).toEqual(body.output);
     expect(c.meter.usage!.prompt_tokens).toBe((body.usage as { input_tokens: number }).input_tokens);
+  });
+});
+
+describe("the Responses error dialect", () => {
+  test("a stream the gateway must end (a shutdown) gets OpenAI's error event, which the SDKs raise", () => {
+    const text = new TextDecoder().decode(RESPONSES_ERRORS.streamError(new GatewayError("shutting_down", "The gateway is shutting down.")));
+    const [e] = parseResponsesSse(text);
+    expect(e).toMatchObject({ type: "error", code: "server_shutting_down", message: "The gateway is shutting down.", error: { type: "server_error", code: "server_shutting_down" } });
   });
 });
