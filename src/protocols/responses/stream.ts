@@ -28,28 +28,53 @@ function streamError(v: Record<string, unknown>): { code: string; message: strin
  * Wraps a provider's chat SSE stream. Events go out as the chunks arrive (nothing is buffered beyond one chunk's
  * events); the stream always ends in the Responses dialect: response.completed / response.incomplete after the
  * provider's [DONE], response.failed after its error event or a broken connection. Cancelling it cancels the provider.
+ *
+ * response.created and response.in_progress go out with the first events the provider's answer makes, in one chunk:
+ * routing commits to a deployment at its first chunk, so until the provider has said something a failure or a
+ * first-byte time-out can still move the request to another deployment.
  */
 export function responsesStream(chat: ReadableStream<Uint8Array>, builder: OutputBuilder, hooks: StreamHooks = {}): ReadableStream<Uint8Array> {
-  const events = sseEvents(chat, hooks.maxEventBytes);
-  let started = false;
+  // The provider's reader is kept here: cancelling it ends a read still waiting on the provider (the parser's own
+  // iterator could only stop between reads).
+  const upstream = chat.getReader();
+  const source = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      const r = await upstream.read();
+      if (r.done) c.close();
+      else c.enqueue(r.value);
+    },
+  });
+  const events = sseEvents(source, hooks.maxEventBytes);
+  let opening: ResponseEvent[] | null = null;
   let finished = false;
+  /** One chunk of events (the opening ones in front of the first). */
   const send = (c: ReadableStreamDefaultController<Uint8Array>, evs: ResponseEvent[]) => {
-    for (const e of evs) c.enqueue(encodeEvent(e));
+    const all = opening ? [...opening, ...evs] : evs;
+    opening = null;
+    if (all.length === 0) return;
+    const parts = all.map(encodeEvent);
+    const chunk = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+    let at = 0;
+    for (const p of parts) {
+      chunk.set(p, at);
+      at += p.byteLength;
+    }
+    c.enqueue(chunk);
   };
   const fail = (c: ReadableStreamDefaultController<Uint8Array>, code: string, message: string) => {
     finished = true;
     send(c, builder.fail(code, message));
     c.close();
-    void events.return(undefined).catch(() => {});
+    upstream.cancel().catch(() => {});
   };
+  let started = false;
   return new ReadableStream<Uint8Array>(
     {
       async pull(c) {
         if (finished) return;
         if (!started) {
           started = true;
-          send(c, builder.start());
-          return;
+          opening = builder.start();
         }
         try {
           for (;;) {
@@ -89,8 +114,7 @@ export function responsesStream(chat: ReadableStream<Uint8Array>, builder: Outpu
       },
       async cancel() {
         finished = true;
-        await events.return(undefined).catch(() => {});
-        await chat.cancel().catch(() => {});
+        await upstream.cancel().catch(() => {});
       },
     },
     { highWaterMark: 0 },

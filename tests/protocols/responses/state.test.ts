@@ -8,7 +8,7 @@ import type { Store } from "../../../src/store/store.ts";
 import { startPostgres, type PostgresServer } from "../../support/postgres.ts";
 import { parseResponsesRequest } from "../../../src/protocols/responses/validate.ts";
 import { createOutputBuilder } from "../../../src/protocols/responses/output.ts";
-import { loadSealer, lookupResponse, nativeRow, responseRow, restore, SEAL_SECRET_NAME, storedState } from "../../../src/protocols/responses/state.ts";
+import { loadSealer, lookupResponse, nativeRow, responseRow, restore, SEAL_SECRET_NAME, startResponsePruner, storedState } from "../../../src/protocols/responses/state.ts";
 import { newResponseKey } from "../../../src/protocols/responses/ids.ts";
 import type { ChatCompletionChunk } from "../../../src/openai/schemas.ts";
 import type { Sealer } from "../../../src/protocols/responses/seal.ts";
@@ -159,6 +159,22 @@ for (const kind of ["sqlite", "postgres"] as const) {
       expect(await store.pruneResponses(Date.now() - 86_400_000)).toBeGreaterThanOrEqual(1);
       expect(await store.getResponse("resp_old", "key_p")).toBeNull();
       expect(await store.getResponse("resp_fresh", "key_p")).not.toBeNull();
+    });
+
+    test("the pruner removes what is older than retention_days (read from the running config at each pass)", async () => {
+      const days = 30;
+      await store.saveResponse(nativeRow("resp_31days", "key_q", "m", "p", null, Date.now() - 31 * 86_400_000));
+      await store.saveResponse(nativeRow("resp_29days", "key_q", "m", "p", null, Date.now() - 29 * 86_400_000));
+      const errors: unknown[] = [];
+      const pruner = startResponsePruner(store, () => days, (e) => errors.push(e));
+      try {
+        expect(await pruner.run()).toBeGreaterThanOrEqual(1);
+      } finally {
+        pruner.stop();
+      }
+      expect(errors).toEqual([]);
+      expect(await store.getResponse("resp_31days", "key_q")).toBeNull();
+      expect(await store.getResponse("resp_29days", "key_q")).not.toBeNull();
     });
 
     test("unknown ids: a gateway-looking one and a provider-looking one are both previous_response_not_found", async () => {

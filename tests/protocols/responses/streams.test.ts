@@ -67,6 +67,19 @@ describe("chat SSE → Responses SSE", () => {
     expect(checkResponseEvents(parseResponsesSse(await read(responsesStream(bytes(sse, 7, 200), builder())))).status).toBe("failed");
   });
 
+  test("nothing is sent before the provider says something (routing may still fail over until then)", async () => {
+    const upstream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(`data: ${JSON.stringify(chunks[0])}\n\n`)); // the role chunk: no event of its own
+      },
+    });
+    const reader = responsesStream(upstream, builder()).getReader();
+    const first = reader.read();
+    const early = await Promise.race([first.then(() => "sent"), Bun.sleep(50).then(() => "held")]);
+    expect(early).toBe("held");
+    await reader.cancel();
+  });
+
   test("cancelling the Responses stream cancels the provider's", async () => {
     let cancelled = false;
     const upstream = new ReadableStream<Uint8Array>({
@@ -78,9 +91,12 @@ describe("chat SSE → Responses SSE", () => {
       },
     });
     const reader = responsesStream(upstream, builder()).getReader();
-    await reader.read();
-    await reader.read();
+    // The opening events and the first chunk's come together; the next read waits on a provider that says nothing more.
+    expect(new TextDecoder().decode((await reader.read()).value)).toContain("response.created");
+    const waiting = reader.read();
+    await Bun.sleep(20);
     await reader.cancel();
+    expect((await waiting).done).toBe(true);
     expect(cancelled).toBe(true);
   });
 });
