@@ -87,6 +87,7 @@ export const TargetSchema = T.Object(
     weight: T.Optional(T.Number({ exclusiveMinimum: 0, default: 1 })),
     deployment: T.Optional(T.String({ minLength: 1 })),
     max_tokens: T.Optional(PosInt()),
+    max_output_tokens: T.Optional(PosInt()),
   },
   closed,
 );
@@ -108,6 +109,11 @@ export const ModelSchema = T.Object(
     upstream_model: T.Optional(T.String({ minLength: 1 })),
     /** Default `max_tokens` for providers that require one (Anthropic) when the client sends none. */
     max_tokens: T.Optional(PosInt()),
+    /**
+     * The most output tokens the model can produce in one answer: the ceiling of the cap the gateway sends for a key
+     * with a budget when the client sets none (built in for known OpenAI, Anthropic and Gemini models).
+     */
+    max_output_tokens: T.Optional(PosInt()),
     /** Azure: deployment name (default: the upstream model). */
     deployment: T.Optional(T.String({ minLength: 1 })),
     owned_by: T.Optional(T.String()),

@@ -10,6 +10,7 @@ import { createGeminiStreamTranslator } from "./stream.ts";
 import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from "./embeddings.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
+import { knownMaxOutput } from "../shared/output-limits.ts";
 
 export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
 
@@ -55,6 +56,12 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
 
   return {
     name,
+    // maxOutputTokens bounds thoughts and answer together (observed on 2.5 and 3: thinking spends it), per candidate.
+    outputCap: (req, d) => {
+      const max = req.max_completion_tokens ?? req.max_tokens ?? d.model.max_tokens;
+      return max == null ? null : max * Math.max(1, req.n ?? 1);
+    },
+    maxOutput: (d) => d.model.max_output_tokens ?? knownMaxOutput(d.upstreamModel),
     async complete(req, d, ctx) {
       const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, false), headers, body: payload }, ctx, mapGeminiError);

@@ -6,6 +6,7 @@ import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
 import type { CallContext, Deployment, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
+import { clientCap, knownMaxOutput } from "../shared/output-limits.ts";
 
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
@@ -58,6 +59,9 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
     upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream, ctx.warn) }, ctx, mapError);
   return {
     name,
+    // max_completion_tokens bounds reasoning and answer together; max_tokens bounds the answer of older models.
+    outputCap: (req) => clientCap(req),
+    maxOutput: (d) => d.model.max_output_tokens ?? knownMaxOutput(d.upstreamModel),
     async complete(req, d, ctx) {
       const res = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);
