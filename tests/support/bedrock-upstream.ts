@@ -157,7 +157,7 @@ export async function startBedrockUpstream(opts: BedrockUpstreamOptions = {}): P
       if (model === "fault-stream-first") frames = [frame("modelStreamErrorException", { message: "The model stream failed.", originalStatusCode: 500 }, "exception")];
       if (model === "fault-corrupt") {
         const bad = frames[1]!.slice();
-        bad[bad.length - 1] ^= 0xff;
+        bad[bad.length - 1]! ^= 0xff;
         frames = [frames[0]!, bad, ...frames.slice(2)];
       }
       if (model === "fault-cut") frames = [...frames.slice(0, 2), frames[2]!.slice(0, 10)];

@@ -27,6 +27,8 @@ export function createFrameDecoder(maxFrameBytes = 16 * 1024 * 1024) {
   let buf = new Uint8Array(0);
   let start = 0;
   let end = 0;
+  /** A failure met after good frames in the same push: those are delivered first, the failure on the next call. */
+  let deferred: unknown;
 
   const append = (chunk: Uint8Array) => {
     if (end + chunk.length > buf.length) {
@@ -43,34 +45,48 @@ export function createFrameDecoder(maxFrameBytes = 16 * 1024 * 1024) {
 
   return {
     push(chunk: Uint8Array): EventMessage[] {
+      if (deferred !== undefined) throw deferred;
       append(chunk);
       const out: EventMessage[] = [];
-      while (end - start >= PRELUDE) {
-        const view = new DataView(buf.buffer, buf.byteOffset + start, end - start);
-        const total = view.getUint32(0);
-        const headersLength = view.getUint32(4);
-        // The prelude is checked before its lengths are trusted: a garbled length must not make us wait for 4 GiB.
-        if (crc32(buf.subarray(start, start + 8)) !== view.getUint32(8)) throw corrupt("prelude checksum mismatch");
-        if (total < MIN_FRAME || headersLength > total - MIN_FRAME) throw corrupt(`impossible lengths ${total}/${headersLength}`);
-        if (total > maxFrameBytes) throw upstreamFailed(`The provider sent an event-stream frame of ${total} bytes, more than the ${maxFrameBytes} accepted.`, { retryable: false });
-        if (end - start < total) break;
-        const frame = buf.subarray(start, start + total);
-        if (crc32(frame.subarray(0, total - 4)) !== view.getUint32(total - 4)) throw corrupt("message checksum mismatch");
-        out.push({
-          headers: readHeaders(frame.subarray(PRELUDE, PRELUDE + headersLength)),
-          // Copied: the buffer is reused for later frames.
-          payload: frame.slice(PRELUDE + headersLength, total - 4),
-        });
-        start += total;
+      try {
+        frames(out);
+      } catch (err) {
+        if (out.length === 0) throw err;
+        deferred = err;
       }
       if (start === end) start = end = 0;
       return out;
+    },
+    /** Throws the failure held back by the last push, if any. */
+    check(): void {
+      if (deferred !== undefined) throw deferred;
     },
     /** Bytes of a frame that never completed: the stream was cut mid-frame. */
     pending(): number {
       return end - start;
     },
   };
+
+  function frames(out: EventMessage[]): void {
+    while (end - start >= PRELUDE) {
+      const view = new DataView(buf.buffer, buf.byteOffset + start, end - start);
+      const total = view.getUint32(0);
+      const headersLength = view.getUint32(4);
+      // The prelude is checked before its lengths are trusted: a garbled length must not make us wait for 4 GiB.
+      if (crc32(buf.subarray(start, start + 8)) !== view.getUint32(8)) throw corrupt("prelude checksum mismatch");
+      if (total < MIN_FRAME || headersLength > total - MIN_FRAME) throw corrupt(`impossible lengths ${total}/${headersLength}`);
+      if (total > maxFrameBytes) throw upstreamFailed(`The provider sent an event-stream frame of ${total} bytes, more than the ${maxFrameBytes} accepted.`, { retryable: false });
+      if (end - start < total) break;
+      const frame = buf.subarray(start, start + total);
+      if (crc32(frame.subarray(0, total - 4)) !== view.getUint32(total - 4)) throw corrupt("message checksum mismatch");
+      out.push({
+        headers: readHeaders(frame.subarray(PRELUDE, PRELUDE + headersLength)),
+        // Copied: the buffer is reused for later frames.
+        payload: frame.slice(PRELUDE + headersLength, total - 4),
+      });
+      start += total;
+    }
+  }
 }
 
 function readHeaders(b: Uint8Array): Record<string, HeaderValue> {
@@ -146,7 +162,10 @@ function readHeaders(b: Uint8Array): Record<string, HeaderValue> {
 /** The messages of an event-stream body as they arrive; a body cut inside a frame throws. */
 export async function* eventStreamMessages(body: ReadableStream<Uint8Array>, maxFrameBytes?: number): AsyncGenerator<EventMessage> {
   const decoder = createFrameDecoder(maxFrameBytes);
-  for await (const chunk of body) for (const m of decoder.push(chunk)) yield m;
+  for await (const chunk of body) {
+    for (const m of decoder.push(chunk)) yield m;
+    decoder.check();
+  }
   if (decoder.pending() > 0) throw upstreamFailed("The provider's event stream broke off inside a frame.");
 }
 
