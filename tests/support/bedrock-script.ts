@@ -129,7 +129,7 @@ export function converseEvents(reply: ConverseReply): [string, Obj][] {
 }
 
 /** Claude's own Messages answer (InvokeModel), for a body in Anthropic's shape: the same scripting, Anthropic's words. */
-export function claudeMessage(model: string, body: Obj, seq: number): Obj {
+export function claudeMessage(model: string, body: Obj, seq: number, where = "Bedrock"): Obj {
   const messages = arr(body.messages);
   const lastContent = messages[messages.length - 1]?.content;
   const last = typeof lastContent === "string" ? [{ type: "text", text: lastContent }] : arr(lastContent);
@@ -141,14 +141,14 @@ export function claudeMessage(model: string, body: Obj, seq: number): Obj {
   if (isObj(body.thinking)) content.push({ type: "thinking", thinking: "Considering the request.", signature: `sig-invoke-${seq}` });
   if (results.length > 0) content.push({ type: "text", text: `The tool said: ${results.map((r) => (typeof r.content === "string" ? r.content : JSON.stringify(r.content))).join("; ")}` });
   else if (tools.length > 0 && last.some((b) => b.type === "text")) {
-    content.push({ type: "tool_use", id: `toolu_bdrk_${seq}`, name: String(tools[0]!.name), input: { city: "Paris" } });
+    content.push({ type: "tool_use", id: `toolu_${where === "Bedrock" ? "bdrk" : "vrtx"}_${seq}`, name: String(tools[0]!.name), input: { city: "Paris" } });
     stop_reason = "tool_use";
   } else {
     const system = typeof body.system === "string" ? body.system : arr(body.system).map((s) => s.text).join(" ");
-    content.push({ type: "text", text: `Echo from Claude on Bedrock: ${last.map((b) => b.text ?? "").join(" ")}${system ? ` [system: ${system}]` : ""}` });
+    content.push({ type: "text", text: `Echo from Claude on ${where}: ${last.map((b) => b.text ?? "").join(" ")}${system ? ` [system: ${system}]` : ""}` });
   }
   const output_tokens = content.reduce((n, b) => n + words(String(b.text ?? b.thinking ?? "")) + (b.type === "tool_use" ? 10 : 0), 0);
-  return { id: `msg_bdrk_${String(seq).padStart(6, "0")}`, type: "message", role: "assistant", model, content, stop_reason, stop_sequence: null, usage: { input_tokens, output_tokens } };
+  return { id: `msg_${where === "Bedrock" ? "bdrk" : "vrtx"}_${String(seq).padStart(6, "0")}`, type: "message", role: "assistant", model, content, stop_reason, stop_sequence: null, usage: { input_tokens, output_tokens } };
 }
 
 /** The Anthropic stream events of a message, as Claude sends them (message_start … message_stop). */

@@ -34,14 +34,26 @@ export const createVertexProvider: ProviderFactory = (name, config) => {
   const imageFetch = imageFetchOptions(config);
   const url = (publisher: Publisher, model: string, method: string) => vertexModelUrl(base, project, location, publisher, model, method);
 
-  /** POST with a bearer token; a 401 means the token was revoked or expired early: forgotten, so the next call refreshes. */
+  /**
+   * POST with a bearer token. A 401 means the token was revoked or expired early: it is forgotten and the call made
+   * once more with a fresh one (as google-auth-library does); a second 401 is the credentials' fault (502).
+   */
   const post = async (target: string, body: unknown, ctx: CallContext, more: Record<string, string> = {}) => {
-    const token = await tokens.token(ctx);
-    const headers = { ...extra, ...more, "content-type": "application/json", authorization: `Bearer ${token}` };
-    return upstreamFetch({ url: target, headers, body: JSON.stringify(body) }, ctx, (status, text, h) => {
-      if (status === 401) tokens.invalidate(token);
-      return mapVertexError(status, text, h);
-    });
+    const text = JSON.stringify(body);
+    for (let attempt = 0; ; attempt++) {
+      const token = await tokens.token(ctx);
+      let refused = false;
+      const headers = { ...extra, ...more, "content-type": "application/json", authorization: `Bearer ${token}` };
+      try {
+        return await upstreamFetch({ url: target, headers, body: text }, ctx, (status, t, h) => {
+          refused = status === 401;
+          return mapVertexError(status, t, h);
+        });
+      } catch (err) {
+        if (!refused || attempt > 0) throw err;
+        tokens.invalidate(token);
+      }
+    }
   };
   const sseBody = async (res: Response) => {
     const type = res.headers.get("content-type") ?? "";
