@@ -1,9 +1,7 @@
 // Claude's own Messages API on Bedrock (InvokeModel): the body as Bedrock takes it, and its event stream as Anthropic SSE bytes.
-import type { GatewayError } from "../../openai/errors.ts";
-import { invalidRequest } from "../../openai/errors.ts";
 import { redactBytes } from "../../config/secrets.ts";
-import { classifyFailure } from "../http.ts";
 import type { CallContext, NativeRequest } from "../types.ts";
+import { anthropicErrorEvent as errorEvent, anthropicSseEvent as sse, failureEvent } from "../shared/anthropic-sse.ts";
 import { headerString, type EventMessage } from "./eventstream.ts";
 import { mapStreamException } from "./errors.ts";
 
@@ -51,10 +49,6 @@ const ANTHROPIC_TYPE: Record<string, string> = {
   modelTimeoutException: "timeout_error",
 };
 
-const enc = new TextEncoder();
-const sse = (event: string, data: string) => enc.encode(`event: ${event}\ndata: ${data}\n\n`);
-const errorEvent = (type: string, message: string) => sse("error", JSON.stringify({ type: "error", error: { type, message } }));
-
 /** One event-stream message → the Anthropic SSE bytes it carries (a `chunk`'s base64 event), or an error event. */
 export function anthropicEventOf(m: EventMessage): { bytes: Uint8Array; error: boolean } | undefined {
   const kind = headerString(m, ":message-type");
@@ -66,8 +60,7 @@ export function anthropicEventOf(m: EventMessage): { bytes: Uint8Array; error: b
     } catch {
       payload = { message: headerString(m, ":error-message") };
     }
-    const g: GatewayError = mapStreamException(type, payload);
-    return { bytes: errorEvent(ANTHROPIC_TYPE[type] ?? "api_error", g.message), error: true };
+    return { bytes: errorEvent(ANTHROPIC_TYPE[type] ?? "api_error", mapStreamException(type, payload).message), error: true };
   }
   if (headerString(m, ":event-type") !== "chunk") return undefined;
   let chunk: unknown;
@@ -118,8 +111,8 @@ export function anthropicSse(messages: AsyncGenerator<EventMessage>, ctx: CallCo
           }
         } catch (err) {
           finished = true;
-          const g = classifyFailure(err, ctx);
-          if (g.kind !== "client_closed") c.enqueue(errorEvent(g.kind === "upstream_timeout" ? "timeout_error" : "api_error", g.message));
+          const event = failureEvent(err, ctx);
+          if (event) c.enqueue(event);
           c.close();
           void messages.return(undefined).catch(() => {});
         }
@@ -131,10 +124,4 @@ export function anthropicSse(messages: AsyncGenerator<EventMessage>, ctx: CallCo
     },
     { highWaterMark: 0 },
   );
-}
-
-/** The Messages body must be an object with messages; anything else is the caller's 400 (never sent upstream). */
-export function checkNativeBody(req: NativeRequest): void {
-  if (req.api !== "messages") throw invalidRequest(`This provider speaks the ${req.api} API only through translation.`);
-  if (!Array.isArray(req.body.messages)) throw invalidRequest("'messages' must be an array.", "messages");
 }

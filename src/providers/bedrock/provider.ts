@@ -13,7 +13,8 @@ import { toConverseRequest } from "./request.ts";
 import { fromConverseResponse, type ResponseMeta } from "./response.ts";
 import { createConverseStreamTranslator, type ConverseStreamEvent } from "./stream.ts";
 import { fromBedrockEmbedResponses, toBedrockEmbedBodies } from "./embeddings.ts";
-import { anthropicSse, checkNativeBody, inputTokensOf, toCountTokensBody, toInvokeBody } from "./native.ts";
+import { anthropicSse, inputTokensOf, toCountTokensBody, toInvokeBody } from "./native.ts";
+import { checkMessagesBody } from "../shared/anthropic-sse.ts";
 import { baseModelId, isClaude } from "./models.ts";
 
 const EVENT_STREAM = "application/vnd.amazon.eventstream";
@@ -116,13 +117,13 @@ export const createBedrockProvider: ProviderFactory = (name, config) => {
       return api === "messages" && isClaude(d.upstreamModel);
     },
     async nativeComplete(req, d, ctx) {
-      checkNativeBody(req);
+      checkMessagesBody(req);
       const body = await readJson(await post(d.upstreamModel, "invoke", toInvokeBody(req), ctx), ctx);
       if (!isObj(body)) throw upstreamFailed("The provider returned a response that is not a JSON object.");
       return body;
     },
     async nativeStream(req, d, ctx) {
-      checkNativeBody(req);
+      checkMessagesBody(req);
       const url = bedrockUrl(base, d.upstreamModel, "invoke-with-response-stream");
       const text = JSON.stringify(toInvokeBody(req));
       // The answer's own content type is asked with x-amzn-bedrock-accept; `accept` is the event stream's.
@@ -131,7 +132,7 @@ export const createBedrockProvider: ProviderFactory = (name, config) => {
       return anthropicSse(eventStreamMessages(await eventStream(res), ctx.maxResponseBytes), ctx);
     },
     async countTokens(req, d, ctx) {
-      checkNativeBody(req);
+      checkMessagesBody(req);
       // CountTokens names the foundation model, not a cross-region profile.
       const res = await post(baseModelId(d.upstreamModel), "count-tokens", toCountTokensBody(req), ctx);
       const n = inputTokensOf(await readJson(res, ctx));

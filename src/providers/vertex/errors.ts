@@ -11,9 +11,7 @@ import { geminiError } from "../gemini/errors.ts";
  */
 export function mapVertexError(status: number, text: string, headers: Headers): GatewayError {
   const body = parseJsonSafe(text);
+  // Anthropic's errors have `error.type`; Google's have `error.code` and `error.status` and no type.
   const anthropic = readAnthropicError(body);
-  if (anthropic && !(body && typeof body === "object" && "code" in ((body as { error?: object }).error ?? {}))) {
-    return mapAnthropicFailure(status, anthropic, retryAfterSeconds(headers));
-  }
-  return geminiError(status, body, headers);
+  return anthropic ? mapAnthropicFailure(status, anthropic, retryAfterSeconds(headers)) : geminiError(status, body, headers);
 }

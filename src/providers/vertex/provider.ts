@@ -1,7 +1,6 @@
 // Google Vertex AI provider: Gemini (generateContent) and Claude (rawPredict) behind one service account; the only impure file here.
-import { upstreamFailed, type GatewayError } from "../../openai/errors.ts";
+import { upstreamFailed } from "../../openai/errors.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
-import { redactBytes } from "../../config/secrets.ts";
 import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, ProviderFactory } from "../types.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
@@ -12,7 +11,7 @@ import { createGeminiStreamTranslator } from "../gemini/stream.ts";
 import { structuredToolOf, toAnthropicRequest } from "../anthropic/request.ts";
 import { fromAnthropicResponse } from "../anthropic/response.ts";
 import { createAnthropicStreamTranslator, parseAnthropicEvent } from "../anthropic/stream.ts";
-import { checkNativeBody } from "../bedrock/native.ts";
+import { checkMessagesBody, forwardAnthropicSse } from "../shared/anthropic-sse.ts";
 import { readServiceAccount } from "./credentials.ts";
 import { createTokenSource } from "./token.ts";
 import { isVertexClaude, vertexBase, vertexModelUrl, type Publisher } from "./urls.ts";
@@ -125,19 +124,19 @@ export const createVertexProvider: ProviderFactory = (name, config) => {
       return api === "messages" && isVertexClaude(d.upstreamModel);
     },
     async nativeComplete(req, d, ctx) {
-      checkNativeBody(req);
+      checkMessagesBody(req);
       const res = await post(url("anthropic", d.upstreamModel, "rawPredict"), toVertexNativeBody(req, false), ctx, anthropicBeta(req));
       const body = await readJson(res, ctx);
       if (!isObj(body)) throw upstreamFailed("The provider returned a response that is not a JSON object.");
       return body;
     },
     async nativeStream(req, d, ctx) {
-      checkNativeBody(req);
+      checkMessagesBody(req);
       const res = await post(url("anthropic", d.upstreamModel, "streamRawPredict"), toVertexNativeBody(req, true), ctx, anthropicBeta(req));
-      return anthropicPassthrough(await sseBody(res), ctx);
+      return forwardAnthropicSse(await sseBody(res), ctx);
     },
     async countTokens(req, d, ctx) {
-      checkNativeBody(req);
+      checkMessagesBody(req);
       const res = await post(url("anthropic", "count-tokens", "rawPredict"), toVertexCountTokensBody(req, d.upstreamModel), ctx, anthropicBeta(req));
       const body = await readJson(res, ctx);
       if (!isObj(body) || typeof body.input_tokens !== "number") throw upstreamFailed("The provider's token count answer has no input_tokens.");
@@ -145,37 +144,3 @@ export const createVertexProvider: ProviderFactory = (name, config) => {
     },
   };
 };
-
-/**
- * Claude's SSE bytes from streamRawPredict, forwarded as they come (secrets redacted); a connection that breaks
- * mid-stream ends with an Anthropic `error` event instead of a silent cut.
- */
-function anthropicPassthrough(body: ReadableStream<Uint8Array>, ctx: CallContext): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let done = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(c) {
-        if (done) return;
-        try {
-          const next = await reader.read();
-          if (next.done) {
-            done = true;
-            return c.close();
-          }
-          c.enqueue(redactBytes(next.value));
-        } catch (err) {
-          done = true;
-          const g: GatewayError = err instanceof Error && "kind" in err ? (err as GatewayError) : upstreamFailed("The provider's stream broke off.");
-          if (!ctx.signal.aborted) c.enqueue(new TextEncoder().encode(`event: error\ndata: ${JSON.stringify({ type: "error", error: { type: "api_error", message: g.message } })}\n\n`));
-          c.close();
-        }
-      },
-      async cancel() {
-        done = true;
-        await reader.cancel().catch(() => {});
-      },
-    },
-    { highWaterMark: 0 },
-  );
-}
