@@ -10,7 +10,8 @@ import { claudeEvents, claudeMessage, converseEvents, converseJson, converseProb
  * ThrottlingException), `fault-validation` (400 ValidationException), `fault-500`, `fault-denied` (403
  * AccessDeniedException naming an account), `fault-stream-throttle` (text, then a throttlingException frame),
  * `fault-stream-first` (a modelStreamErrorException as the first frame), `fault-corrupt` (a frame whose message CRC
- * is wrong), `fault-cut` (the body ends inside a frame), `fault-hang` (never answers). Every stream is written a few
+ * is wrong), `fault-cut` (the body ends inside a frame), `fault-hang` (never answers), `fault-hang-stream` (two frames,
+ * then silence). Every stream is written a few
  * bytes at a time when the model id contains `split`, so frames arrive in pieces. `script` overrides the next calls
  * whatever their model (`throttle`, `500`).
  */
@@ -161,6 +162,7 @@ export async function startBedrockUpstream(opts: BedrockUpstreamOptions = {}): P
         frames = [frames[0]!, bad, ...frames.slice(2)];
       }
       if (model === "fault-cut") frames = [...frames.slice(0, 2), frames[2]!.slice(0, 10)];
+      if (model === "fault-hang-stream") return streamFrames(frames.slice(0, 2), false, call, req.signal);
       return streamFrames(frames, model.includes("split"), call);
     },
   });
@@ -176,13 +178,14 @@ export async function startBedrockUpstream(opts: BedrockUpstreamOptions = {}): P
   };
 }
 
-/** An event-stream body, each frame written whole or (split) a few bytes at a time. */
-function streamFrames(frames: Uint8Array[], split: boolean, call: BedrockCall): Response {
+/** An event-stream body, each frame written whole or (split) a few bytes at a time; with `hangOn`, silence after the frames until it aborts. */
+function streamFrames(frames: Uint8Array[], split: boolean, call: BedrockCall, hangOn?: AbortSignal): Response {
   const pieces: Uint8Array[] = split ? frames.flatMap((f) => Array.from({ length: Math.ceil(f.length / 7) }, (_, i) => f.slice(i * 7, i * 7 + 7))) : frames;
   let i = 0;
   const body = new ReadableStream<Uint8Array>({
     async pull(c) {
       const p = pieces[i++];
+      if (!p && hangOn) return new Promise<void>((resolve) => hangOn.addEventListener("abort", () => resolve()));
       if (!p) return c.close();
       if (split) await Bun.sleep(0);
       c.enqueue(p);
