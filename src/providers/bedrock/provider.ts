@@ -16,6 +16,7 @@ import { fromBedrockEmbedResponses, toBedrockEmbedBodies } from "./embeddings.ts
 import { anthropicSse, inputTokensOf, toCountTokensBody, toInvokeBody } from "./native.ts";
 import { checkMessagesBody } from "../shared/anthropic-sse.ts";
 import { baseModelId, isClaude } from "./models.ts";
+import { defaultMaxTokens } from "../anthropic/models.ts";
 
 const EVENT_STREAM = "application/vnd.amazon.eventstream";
 /** Embedding calls in flight at once for one request (Titan embeds one text per call). */
@@ -87,8 +88,13 @@ export const createBedrockProvider: ProviderFactory = (name, config) => {
     claude: isClaude(d.upstreamModel),
   });
 
+  const noWarn = () => {};
   return {
     name,
+    // inferenceConfig.maxTokens as the translation sends it (after a raise for Claude's thinking budget); it bounds
+    // reasoning and answer together. Models without a default and no client cap go uncapped (null).
+    outputCap: (req, d) => toConverseRequest(req, { warn: noWarn, model: d.upstreamModel, defaultMaxTokens: d.model.max_tokens }).inferenceConfig?.maxTokens ?? null,
+    maxOutput: (d) => d.model.max_output_tokens ?? (isClaude(d.upstreamModel) ? defaultMaxTokens(baseModelId(d.upstreamModel)) : undefined),
     async complete(req, d, ctx) {
       const res = await post(d.upstreamModel, "converse", await converseBody(req, d, ctx), ctx);
       const completion = fromConverseResponse(await readJson(res, ctx), metaOf(ctx, d), ctx.warn);

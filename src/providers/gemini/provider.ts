@@ -4,7 +4,7 @@ import type { ChatRequest } from "../../openai/schemas.ts";
 import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import { mapGeminiError } from "./errors.ts";
-import { toGeminiRequest } from "./request.ts";
+import { geminiOutputCap, toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse, type ResponseMeta } from "./response.ts";
 import { createGeminiStreamTranslator } from "./stream.ts";
 import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from "./embeddings.ts";
@@ -56,11 +56,7 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
 
   return {
     name,
-    // maxOutputTokens bounds thoughts and answer together (observed on 2.5 and 3: thinking spends it), per candidate.
-    outputCap: (req, d) => {
-      const max = req.max_completion_tokens ?? req.max_tokens ?? d.model.max_tokens;
-      return max == null ? null : max * Math.max(1, req.n ?? 1);
-    },
+    outputCap: (req, d) => geminiOutputCap(req, d.model.max_tokens),
     maxOutput: (d) => d.model.max_output_tokens ?? knownMaxOutput(d.upstreamModel),
     async complete(req, d, ctx) {
       const payload = await body(req, d, ctx);

@@ -5,7 +5,9 @@ import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, ProviderFactory } from "../types.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
-import { toGeminiRequest } from "../gemini/request.ts";
+import { geminiOutputCap, toGeminiRequest } from "../gemini/request.ts";
+import { defaultMaxTokens } from "../anthropic/models.ts";
+import { knownMaxOutput } from "../shared/output-limits.ts";
 import { fromGeminiResponse } from "../gemini/response.ts";
 import { createGeminiStreamTranslator } from "../gemini/stream.ts";
 import { structuredToolOf, toAnthropicRequest } from "../anthropic/request.ts";
@@ -78,8 +80,12 @@ export const createVertexProvider: ProviderFactory = (name, config) => {
     return beta ? { "anthropic-beta": beta } : {};
   };
 
+  const noWarn = () => {};
   return {
     name,
+    // As the translation sends it: Claude's max_tokens (after a raise for thinking), Gemini's maxOutputTokens.
+    outputCap: (req, d) => (isVertexClaude(d.upstreamModel) ? toAnthropicRequest(req, d, noWarn).max_tokens : geminiOutputCap(req, d.model.max_tokens)),
+    maxOutput: (d) => d.model.max_output_tokens ?? (isVertexClaude(d.upstreamModel) ? defaultMaxTokens(d.upstreamModel) : knownMaxOutput(d.upstreamModel)),
     async complete(original, d, ctx) {
       const req = await prepare(original, ctx);
       if (isVertexClaude(d.upstreamModel)) {
