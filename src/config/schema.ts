@@ -39,7 +39,15 @@ export const ServerSchema = T.Object(
 
 export const ProviderSchema = T.Object(
   {
-    type: T.Union([T.Literal("openai"), T.Literal("anthropic"), T.Literal("gemini"), T.Literal("azure"), T.Literal("echo")]),
+    type: T.Union([
+      T.Literal("openai"),
+      T.Literal("anthropic"),
+      T.Literal("gemini"),
+      T.Literal("azure"),
+      T.Literal("bedrock"),
+      T.Literal("vertex"),
+      T.Literal("echo"),
+    ]),
     /** As the provider's official SDK takes it (OpenAI: https://api.openai.com/v1; Anthropic: https://api.anthropic.com). */
     base_url: T.Optional(T.String({ pattern: "^https?://" })),
     api_key: T.Optional(T.String()),
@@ -54,6 +62,17 @@ export const ProviderSchema = T.Object(
     responses: T.Optional(T.Boolean()),
     /** Anthropic: the `anthropic-version` header (default 2023-06-01). */
     anthropic_version: T.Optional(T.String({ minLength: 1 })),
+    /** Bedrock: the AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION). */
+    region: T.Optional(T.String({ minLength: 1 })),
+    /** Bedrock: SigV4 credentials (absent: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). `api_key` is a Bedrock API key instead. */
+    access_key_id: T.Optional(T.String({ minLength: 1 })),
+    secret_access_key: T.Optional(T.String({ minLength: 1 })),
+    session_token: T.Optional(T.String({ minLength: 1 })),
+    /** Vertex: the Google Cloud project and location (`global` or a region such as us-east5). */
+    project: T.Optional(T.String({ minLength: 1 })),
+    location: T.Optional(T.String({ minLength: 1 })),
+    /** Vertex: a service-account key file (absent: GOOGLE_APPLICATION_CREDENTIALS). */
+    credentials_file: T.Optional(T.String({ minLength: 1 })),
     /** Per-provider upstream limit; defaults to server.upstream_timeout_ms. */
     timeout_ms: T.Optional(PosInt()),
     /** Calls in flight to this provider at once (from this instance); more wait in line up to queue_timeout_ms, then 503. */
@@ -92,6 +111,7 @@ export const TargetSchema = T.Object(
     weight: T.Optional(T.Number({ exclusiveMinimum: 0, default: 1 })),
     deployment: T.Optional(T.String({ minLength: 1 })),
     max_tokens: T.Optional(PosInt()),
+    max_output_tokens: T.Optional(PosInt()),
   },
   closed,
 );
@@ -113,6 +133,11 @@ export const ModelSchema = T.Object(
     upstream_model: T.Optional(T.String({ minLength: 1 })),
     /** Default `max_tokens` for providers that require one (Anthropic) when the client sends none. */
     max_tokens: T.Optional(PosInt()),
+    /**
+     * The most output tokens the model can produce in one answer: the ceiling of the cap the gateway sends for a key
+     * with a budget when the client sets none (built in for known OpenAI, Anthropic and Gemini models).
+     */
+    max_output_tokens: T.Optional(PosInt()),
     /** Azure: deployment name (default: the upstream model). */
     deployment: T.Optional(T.String({ minLength: 1 })),
     owned_by: T.Optional(T.String()),

@@ -65,6 +65,14 @@ export interface Provider {
    * OpenAI SSE bytes to send: chunks, then `data: [DONE]`, or one error event and the end. Updates ctx.meter.
    */
   stream(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The most output tokens (answer and reasoning, every choice) `req` can be billed for on `d`, as this provider would
+   * send it — after any raise it makes (Claude's max_tokens grown to fit a thinking budget); null when it would go
+   * with no cap at all. A budget reserves this, so it must never be less than what the provider is held to.
+   */
+  outputCap(req: ChatRequest, d: Deployment): number | null;
+  /** The model's own ceiling on output tokens, when known: the most a cap set by the gateway may be. */
+  maxOutput(d: Deployment): number | undefined;
   /** OpenAI embeddings; absent for providers without an embeddings API (the route answers 400). */
   embed?(req: EmbeddingsRequest, d: Deployment, ctx: CallContext): Promise<EmbeddingsResponse>;
   /** Whether deployment `d` takes `api` requests as they are; absent or false: they are translated to chat. */

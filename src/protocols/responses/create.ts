@@ -61,7 +61,10 @@ export async function handleCreate(call: ModelCall, rs: ResponsesService): Promi
   // The budget and tpm count the whole conversation, history restored from previous_response_id included.
   const sized = translation?.chat ?? roughChat(req, restored);
   call.requested(sized);
-  await call.admit(chatSizing(sized, call.deps.config.rate_limit.default_completion_tokens));
+  await call.admit(chatSizing(sized));
+  // The cap the request was admitted with (the gateway's, for a key with a budget; a model default): a provider that
+  // takes the body as it is must be held to it too.
+  const admittedCap = req.max_output_tokens == null && sized.max_tokens != null ? sized.max_tokens : null;
 
   const key = newResponseKey();
   const keep = req.store !== false && rs.store !== null;
@@ -93,7 +96,10 @@ export async function handleCreate(call: ModelCall, rs: ResponsesService): Promi
     }
   };
   let body: Record<string, unknown> | undefined;
-  const nativeRequest = (): NativeRequest => ({ api: "responses", body: (body ??= nativeBody(raw, req, restored)), headers: {} });
+  const nativeRequest = (): NativeRequest => {
+    body ??= admittedCap === null ? nativeBody(raw, req, restored) : { ...nativeBody(raw, req, restored), max_output_tokens: admittedCap };
+    return { api: "responses", body, headers: {} };
+  };
   const save = async (result: OutputResult) => {
     if (!keep) return;
     try {

@@ -106,7 +106,7 @@ export function convertMessages(msgs: ChatMessage[], warn: Warn, opts: ConvertOp
  * Claude's thinking blocks as the gateway returned them (`reasoning_details`, OpenRouter's shape) or as LiteLLM does
  * (`thinking_blocks`, Anthropic's own shape). Only signed blocks can be replayed: Anthropic verifies the signature.
  */
-function thinkingBlocks(m: ChatMessage, param: string): AnthropicBlock[] {
+export function thinkingBlocks(m: ChatMessage, param: string): AnthropicBlock[] {
   const raw = m as Record<string, unknown>;
   const out: AnthropicBlock[] = [];
   const details = Array.isArray(raw.reasoning_details) ? raw.reasoning_details : [];
@@ -202,7 +202,7 @@ function fileBlock(file: { file_data?: string; file_id?: string; filename?: stri
 }
 
 /** Tool-call arguments arrive as a JSON string; Anthropic wants the object. "" (sent by some clients for no-arg tools) is {}. */
-function parseArguments(args: string, param: string): Record<string, unknown> {
+export function parseArguments(args: string, param: string): Record<string, unknown> {
   if (args.trim() === "") return {};
   let v: unknown;
   try {

@@ -4,6 +4,7 @@ import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { mapAnthropicError } from "./errors.ts";
+import { defaultMaxTokens } from "./models.ts";
 import { DEFAULT_ANTHROPIC_VERSION, structuredToolOf, toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { createAnthropicStreamTranslator, parseAnthropicEvent } from "./stream.ts";
@@ -33,8 +34,13 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
   };
   const created = (ctx: CallContext) => Math.floor(ctx.now() / 1000);
 
+  const noWarn = () => {};
   return {
     name,
+    // What the translation sends as max_tokens, which bounds thinking and answer together (after it grew to fit a
+    // thinking budget); never absent, Anthropic requires it. Legacy functions change no token setting.
+    outputCap: (req, d) => toAnthropicRequest(req, d, noWarn, { anthropicVersion: version }).max_tokens,
+    maxOutput: (d) => d.model.max_output_tokens ?? defaultMaxTokens(d.upstreamModel),
     async complete(req, d, ctx) {
       const { res, structuredTool } = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);

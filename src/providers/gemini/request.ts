@@ -115,6 +115,15 @@ function generationConfig(req: ChatRequest, opts: RequestOptions, budget: Schema
   return gen;
 }
 
+/**
+ * The output a Gemini request is held to: maxOutputTokens per candidate, which thinking spends too (observed on 2.5
+ * and 3); null when it goes without one.
+ */
+export function geminiOutputCap(req: ChatRequest, defaultMaxTokens: number | undefined): number | null {
+  const max = req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens;
+  return max == null ? null : max * Math.max(1, req.n ?? 1);
+}
+
 /** Thinking budget per reasoning_effort for budget-based models (Gemini 2.5: Pro takes 128–32768, Flash 0–24576). */
 export const GEMINI_THINKING_BUDGET = { minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 24576 } as const;
 

@@ -6,6 +6,7 @@ import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
+import { clientCap, knownMaxOutput } from "../shared/output-limits.ts";
 
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
@@ -70,6 +71,9 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
   };
   return {
     name,
+    // max_completion_tokens bounds reasoning and answer together; max_tokens bounds the answer of older models.
+    outputCap: (req) => clientCap(req),
+    maxOutput: (d) => d.model.max_output_tokens ?? knownMaxOutput(d.upstreamModel),
     speaks: (api) => api === "responses" && opts.responsesUrl !== undefined,
     async nativeComplete(req, d, ctx) {
       const body = await readJson(await responses(req, d, ctx, false), ctx);

@@ -5,6 +5,7 @@ import { KEY_A, KEY_B, startResponsesWorld, type ResponsesWorld } from "./gatewa
 import { eventually } from "../../support/wait.ts";
 import { checkResponseEvents } from "../../support/responses-invariants.ts";
 
+const KEY_BUDGET = "sk-responses-native-budget-9";
 let w: ResponsesWorld;
 let a: OpenAI;
 let b: OpenAI;
@@ -26,6 +27,12 @@ beforeAll(async () => {
         az: { type: "azure", base_url: openai.url.replace(/\/v1$/, ""), api_key: openai.apiKey, api_version: "2024-10-21" },
         anth: { type: "anthropic", base_url: claude.url, api_key: claude.apiKey },
       },
+      keys: [
+        { name: "team-a", key: KEY_A },
+        { name: "team-b", key: KEY_B },
+        { name: "budgeted", key: KEY_BUDGET, budget: { usd: 5, period: "day" } },
+      ],
+      prices: { gpt: { input_per_mtok: 2.5, output_per_mtok: 10 } },
       models: [
         { id: "gpt", provider: "oa", upstream_model: "gpt-4o" },
         { id: "gpt-azure", provider: "az", upstream_model: "gpt-4o", deployment: "my-gpt4o-deployment" },
@@ -52,6 +59,18 @@ describe("native passthrough", () => {
       (p) => p.rows.some((e) => e.endpoint === "responses" && e.stream && e.model === "gpt"),
     );
     expect(page.rows.find((e) => e.endpoint === "responses" && e.stream && e.model === "gpt")).toMatchObject({ promptTokens: 19, completionTokens: 10, usageSource: "provider" });
+  });
+
+  test("a key with a budget: the cap the gateway admits the request with is the provider's max_output_tokens", async () => {
+    const c = new OpenAI({ baseURL: w.gw.baseURL, apiKey: KEY_BUDGET, maxRetries: 0 });
+    const { response } = await c.responses.create({ model: "gpt", input: "no cap from me" }).withResponse();
+    const sent = w.openai.calls.at(-1)!.body;
+    expect(typeof sent.max_output_tokens).toBe("number");
+    expect(sent.max_output_tokens as number).toBeGreaterThan(0);
+    expect(response.headers.get("x-switchboard-warnings") ?? "").toContain("max");
+    // A client's own cap goes as it is.
+    await c.responses.create({ model: "gpt", input: "my cap", max_output_tokens: 64 });
+    expect(w.openai.calls.at(-1)!.body.max_output_tokens).toBe(64);
   });
 
   test("Azure: the v1 Responses surface, api-key auth, the deployment name as the model", async () => {
