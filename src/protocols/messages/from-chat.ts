@@ -37,6 +37,8 @@ export interface AnswerContext {
   sealer: Sealer;
   /** Whether the client asked for thinking: only then does reasoning come back, as thinking blocks. */
   thinking: boolean;
+  /** `thinking.display: "omitted"`: the blocks come back signed but without their text (as Anthropic sends them). */
+  omitThinkingText?: boolean;
 }
 
 /** `msg_…` from the request id (kept to the characters Anthropic's ids use). */
@@ -117,7 +119,7 @@ export function fromChatCompletion(c: ChatCompletion, ctx: AnswerContext): Anthr
     }
     const text = m.reasoning_content ?? (m as { reasoning?: unknown }).reasoning;
     if ((typeof text === "string" && text) || details.length > 0 || Object.keys(signatures).length > 0) {
-      content.push({ type: "thinking", thinking: typeof text === "string" ? text : "", signature: sealFor(ctx, details, signatures) });
+      content.push({ type: "thinking", thinking: typeof text === "string" && !ctx.omitThinkingText ? text : "", signature: sealFor(ctx, details, signatures) });
     }
   }
   const text = typeof m?.content === "string" ? m.content : "";

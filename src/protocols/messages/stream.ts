@@ -159,7 +159,7 @@ export function createMessagesStreamTranslator(ctx: StreamContext): MessagesStre
         const reasoning = typeof d.reasoning_content === "string" ? d.reasoning_content : typeof d.reasoning === "string" ? d.reasoning : "";
         if (ctx.thinking && reasoning) {
           const index = openBlock(out, "thinking", { type: "thinking", thinking: "", signature: "" });
-          out.push({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: reasoning } });
+          if (!ctx.omitThinkingText) out.push({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: reasoning } });
         }
         if (ctx.thinking && Array.isArray(d.reasoning_details)) details.push(...d.reasoning_details);
         const text = typeof d.content === "string" ? d.content : "";

@@ -149,3 +149,6 @@ function applyThinking(out: ChatRequest, req: CountTokensRequest, opts: ToChatOp
 
 /** Whether the client asked to see reasoning (thinking blocks come back only then, as from Anthropic). */
 export const wantsThinking = (req: CountTokensRequest): boolean => req.thinking !== undefined && req.thinking.type !== "disabled";
+
+/** `display: "omitted"` (Claude Code's choice): thinking blocks come back with their signature and no text. */
+export const omitsThinkingText = (req: CountTokensRequest): boolean => (req.thinking as { display?: unknown } | undefined)?.display === "omitted";

@@ -68,16 +68,17 @@ describe("Claude Code's request, translated", () => {
     // Nothing OpenAI refuses: no cache_control on any part, no reasoning_effort for gpt-4o.
     expect(JSON.stringify(chat)).not.toContain("cache_control");
     expect(chat.reasoning_effort).toBeUndefined();
-    expect(chat.tools!.map((t) => t.function.name)).toEqual(["Write", "WebFetch"]);
+    expect(chat.tools!.map((t) => t.function.name)).toEqual(["Write", "DeferredToolPlaceholder"]);
     expect(chat.tools![0]!.function.parameters).toMatchObject({ type: "object", required: ["file_path", "content"] });
-    expect(chat).toMatchObject({ model: "gpt-4o", max_tokens: 32000, stream: true, user: "user_5f0c_account__session_1b2e" });
+    expect(chat).toMatchObject({ model: "gpt-4o", max_tokens: 32000, stream: true, user: "{\"device_id\":\"d4c6\",\"account_uuid\":\"\",\"session_id\":\"d867\"}" });
     expect(params.sort()).toEqual(["context_management", "system.1.cache_control", "thinking", "tools.1.defer_loading"]);
     expect(warnings.filter((w) => w.message.includes("cache_control")).length).toBe(1);
   });
 
-  test("for Gemini: thinking asked as a medium effort; metadata.user_id named as dropped", () => {
+  test("for Gemini: thinking at the effort Claude Code asks (high); metadata.user_id named as dropped", () => {
     const { chat, params } = translate(claudeCode(), GEMINI);
-    expect(chat.reasoning_effort).toBe("medium");
+    expect(chat.reasoning_effort).toBe("high");
+    expect(translate({ ...claudeCode(), output_config: undefined }, GEMINI).chat.reasoning_effort).toBe("medium");
     expect(chat.user).toBeUndefined();
     expect(params).toContain("metadata.user_id");
   });

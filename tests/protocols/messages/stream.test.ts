@@ -187,3 +187,11 @@ describe("the chat SSE piped into Anthropic's", () => {
     expect(ended?.kind).toBe("client_closed");
   });
 });
+
+test("thinking display omitted: blocks still come, signed, without their text", () => {
+  const events = run(jsonLines("gemini/gemini-thinking.expected.jsonl"), ctx({ omitThinkingText: true }));
+  const b = blocks(events);
+  expect(b.map((x) => x.type)).toEqual(["thinking", "text"]);
+  expect(b[0]!.thinking).toBe("");
+  expect(String(b[0]!.signature)).toStartWith("sb1.");
+});
