@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/entry/app.ts";
 import { buildConfig } from "../src/config/load.ts";
 import { createMemoryLogger } from "../src/observability/log.ts";
 import { openStore } from "../src/store/open.ts";
@@ -89,6 +89,7 @@ function events(n: number, keys = 50, models = 10, days = 90): UsageEvent[] {
       latencyMs: 12.5,
       ttfbMs: 3.1,
       usageSource: "provider",
+      endpoint: "chat.completions",
     };
   });
 }

@@ -50,6 +50,7 @@ for (let i = 0; i < EVENTS; i += BATCH) {
       latencyMs: 200 + (j % 3000),
       ttfbMs: 100,
       usageSource: "provider",
+      endpoint: "chat.completions",
     });
   }
   await store.insertEvents(batch);

@@ -1,6 +1,6 @@
 // Added latency of the rate limiter: sequential echo requests through app.handle with no limits, the memory store, and Redis.
 // Run: node_modules/.bin/bun bench/limits-bench.ts [requests]   (starts its own redis-server on a free port)
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/entry/app.ts";
 import { buildConfig } from "../src/config/load.ts";
 import { createMemoryLogger } from "../src/observability/log.ts";
 import { startRedis } from "../tests/support/redis.ts";

@@ -1,6 +1,6 @@
 // A gateway for the store on/off comparison: `bun bench/store-gateway.ts off|on|budget PORT UPSTREAM_URL [STORE_URL]`.
 // off: no store (no usage events); on: the SQLite store with usage events (config key); budget: a store key with a budget.
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/entry/app.ts";
 import { buildConfig } from "../src/config/load.ts";
 import { createStdoutLogger } from "../src/observability/log.ts";
 import { openStore } from "../src/store/open.ts";

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildConfig } from "../src/config/load.ts";
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/entry/app.ts";
 import { createMemoryLogger } from "../src/observability/log.ts";
 import { openStore } from "../src/store/open.ts";
 import type { UsageEvent } from "../src/store/store.ts";
@@ -109,6 +109,7 @@ async function insertHistory() {
       latencyMs: 250 + rand() * rand() * 4000,
       ttfbMs: 120 + rand() * 400,
       usageSource: "provider",
+      endpoint: "chat.completions",
     });
   }
   for (let i = 0; i < history.length; i += 1000) await store.insertEvents(history.slice(i, i + 1000));

@@ -1,5 +1,5 @@
 // Entry of `npm start` and of the compiled binary: lift Bun's fetch cap (re-executes once), then run the CLI.
-import { ensureFetchConcurrency } from "./reexec.ts";
+import { ensureFetchConcurrency } from "./entry/reexec.ts";
 
 ensureFetchConcurrency();
-await import("./cli.ts");
+await import("./entry/cli.ts");

@@ -286,10 +286,10 @@ for (const kind of ["sqlite", "postgres"] as const) {
       expect(events.map((e) => e.status)).toEqual([429, 200, 400, 404, 200]);
       const first = events[4]!;
       expect(Object.keys(first).sort()).toEqual(
-        ["cached_tokens", "completion_tokens", "cost_usd", "created_at", "key_id", "key_name", "latency_ms", "model", "prompt_tokens", "provider", "reasoning_tokens", "request_id", "status", "stream", "ttfb_ms", "upstream_model", "usage_source"].sort(),
+        ["cached_tokens", "completion_tokens", "cost_usd", "created_at", "endpoint", "key_id", "key_name", "latency_ms", "model", "prompt_tokens", "provider", "reasoning_tokens", "request_id", "status", "stream", "ttfb_ms", "upstream_model", "usage_source"].sort(),
       );
       // gpt-4o at the built-in $2.50 / $10 per million tokens; the fixture reports 19 prompt and 10 completion tokens.
-      expect(first).toMatchObject({ key_name: "metered", model: "gpt-4o", provider: "oa", upstream_model: "gpt-4o", stream: false, prompt_tokens: 19, completion_tokens: 10, usage_source: "provider", cost_usd: GPT4O_COST });
+      expect(first).toMatchObject({ key_name: "metered", model: "gpt-4o", provider: "oa", upstream_model: "gpt-4o", stream: false, prompt_tokens: 19, completion_tokens: 10, usage_source: "provider", cost_usd: GPT4O_COST, endpoint: "chat.completions" });
       expect(events[3]).toMatchObject({ status: 404, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, model: "no-such-model", provider: null });
       const page1 = await call("GET", `/admin/v1/usage/events?key=${k.id}&limit=2`);
       expect((page1.body.data as unknown[]).length).toBe(2);
@@ -298,7 +298,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
       const csv = await call("GET", `/admin/v1/usage/events?key=${k.id}&format=csv`);
       expect(csv.headers.get("content-type")).toStartWith("text/csv");
       const lines = csv.text.trim().split("\r\n");
-      expect(lines[0]).toBe("request_id,created_at,key_id,key_name,model,provider,upstream_model,stream,status,prompt_tokens,cached_tokens,completion_tokens,reasoning_tokens,cost_usd,latency_ms,ttfb_ms,usage_source");
+      expect(lines[0]).toBe("request_id,created_at,key_id,key_name,model,provider,upstream_model,stream,status,prompt_tokens,cached_tokens,completion_tokens,reasoning_tokens,cost_usd,latency_ms,ttfb_ms,usage_source,endpoint");
       expect(lines.length).toBe(6);
       expect(lines[5]).toContain(`,metered,gpt-4o,oa,gpt-4o,false,200,19,0,10,0,${GPT4O_COST},`);
       const usage = await call("GET", `/admin/v1/usage?group_by=key,model&key=${k.id}`);

@@ -1,6 +1,6 @@
 // The per-request upstream signal: client abort and deadline both end it; release leaves nothing behind.
 import { expect, test } from "bun:test";
-import { requestDeadline } from "../src/api/deadline.ts";
+import { requestDeadline } from "../src/http/deadline.ts";
 
 test("the client leaving aborts it with the client's reason", () => {
   const client = new AbortController();

@@ -30,6 +30,7 @@ const event = (i: number): UsageEvent => ({
   latencyMs: 3,
   ttfbMs: 1,
   usageSource: "provider",
+  endpoint: "chat.completions",
 });
 
 test("a batch posted to the thread is stored, totals included, and a repeated id is ignored", async () => {

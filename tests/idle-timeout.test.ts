@@ -3,7 +3,7 @@
 // survive it whatever the provider does, while idle keep-alive connections are still closed after the timeout.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { buildConfig } from "../src/config/load.ts";
-import { createApp, type Gateway } from "../src/app.ts";
+import { createApp, type Gateway } from "../src/entry/app.ts";
 import { createMemoryLogger } from "../src/observability/log.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "./support/openai-upstream.ts";
 import { dataPayloads, expectValidStream } from "./support/stream-invariants.ts";

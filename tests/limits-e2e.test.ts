@@ -6,6 +6,7 @@ import type { ChatRequest } from "../src/openai/schemas.ts";
 import { post, startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "./support/openai-upstream.ts";
 import { startRedis, type RedisServer } from "./support/redis.ts";
+import { eventually } from "./support/wait.ts";
 
 let up: OpenAIUpstream;
 let redis: RedisServer;
@@ -63,16 +64,6 @@ function config(store: "memory" | "redis") {
 }
 
 const chat = (model: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({ model, messages: [{ role: "user", content: "one two three four five six" }], ...extra });
-
-/** Polls until `ok` holds (or 3 s pass) and returns the last value: settles in the Redis store land a moment after the response. */
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const until = performance.now() + 3000;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || performance.now() > until) return v;
-    await Bun.sleep(20);
-  }
-}
 
 describe.each(["memory", "redis"] as const)("rate limits over HTTP: %s store", (store) => {
   let gw: GatewayHandle;

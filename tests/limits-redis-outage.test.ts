@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { post, startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { startRedis, type RedisServer } from "./support/redis.ts";
 import { startTcpProxy } from "./support/tcp-proxy.ts";
+import { eventually } from "./support/wait.ts";
 
 let redis: RedisServer;
 beforeAll(async () => {
@@ -11,15 +12,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis.stop();
 });
-
-async function eventually<T>(read: () => T | Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const until = performance.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || performance.now() > until) return v;
-    await Bun.sleep(20);
-  }
-}
 
 const counts = (statuses: number[]) => statuses.reduce<Record<number, number>>((m, s) => ((m[s] = (m[s] ?? 0) + 1), m), {});
 const chat = { model: "echo", messages: [{ role: "user", content: "hi" }] };

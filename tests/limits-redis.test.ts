@@ -12,6 +12,7 @@ import { post, startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "./support/openai-upstream.ts";
 import { startRedis, type RedisServer } from "./support/redis.ts";
 import { startTcpProxy } from "./support/tcp-proxy.ts";
+import { eventually } from "./support/wait.ts";
 
 let redis: RedisServer;
 let up: OpenAIUpstream;
@@ -21,15 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([redis.stop(), up.stop()]);
 });
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): Promise<T> {
-  const until = performance.now() + ms;
-  for (;;) {
-    const v = await read();
-    if (ok(v) || performance.now() > until) return v;
-    await Bun.sleep(25);
-  }
-}
 
 const freePort = () => {
   const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });

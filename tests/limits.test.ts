@@ -349,7 +349,7 @@ describe("token estimate and rate_limit config", () => {
     // A fresh process, since this one has loaded it already: build the app and ask whether the tables were loaded.
     const probe = (limits: object) => `
       import { buildConfig } from "./src/config/load.ts";
-      import { createApp } from "./src/app.ts";
+      import { createApp } from "./src/entry/app.ts";
       import { tokenizerLoaded } from "./src/limits/estimate.ts";
       import { createMemoryLogger } from "./src/observability/log.ts";
       const c = buildConfig({ providers: { e: { type: "echo" } }, models: [{ id: "m", provider: "e" }], keys: [{ name: "a", key: "sk-12345678", ...${JSON.stringify(limits)} }] }, "t", {});

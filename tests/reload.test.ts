@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { ConfigError, loadConfigFile } from "../src/config/load.ts";
 import { openStore } from "../src/store/open.ts";
 import type { Store } from "../src/store/store.ts";
-import { describeChanges } from "../src/runtime.ts";
+import { describeChanges } from "../src/entry/runtime.ts";
 import { buildConfig } from "../src/config/load.ts";
 import { post, startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "./support/openai-upstream.ts";

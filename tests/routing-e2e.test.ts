@@ -4,7 +4,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from "./support/openai-upstr
 import { startAnthropicUpstream, type AnthropicUpstream } from "./support/anthropic-upstream.ts";
 import { post, startGateway, type GatewayHandle } from "./support/gateway.ts";
 import { dataPayloads, expectValidStream, assemble } from "./support/stream-invariants.ts";
-import type { AppDeps } from "../src/app.ts";
+import type { AppDeps } from "../src/entry/app.ts";
 
 const KEY = "sk-test-routing-0001";
 const ADMIN = "admin-secret-routing-1";

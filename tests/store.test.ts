@@ -79,6 +79,7 @@ function event(over: Partial<UsageEvent> = {}): UsageEvent {
     latencyMs: 12.5,
     ttfbMs: 3.25,
     usageSource: "provider",
+    endpoint: "chat.completions",
     ...over,
   };
 }

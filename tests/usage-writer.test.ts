@@ -29,6 +29,7 @@ const event = (over: Partial<UsageEvent> = {}): UsageEvent => ({
   latencyMs: 1,
   ttfbMs: null,
   usageSource: "provider",
+  endpoint: "chat.completions",
   ...over,
 });
 

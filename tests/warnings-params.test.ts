@@ -6,7 +6,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from "./support/openai-upstr
 import { startGateway, post, type GatewayHandle } from "./support/gateway.ts";
 import { dataPayloads } from "./support/stream-invariants.ts";
 import { buildConfig } from "../src/config/load.ts";
-import { createApp } from "../src/app.ts";
+import { createApp } from "../src/entry/app.ts";
 import { createMemoryLogger } from "../src/observability/log.ts";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -8,6 +8,8 @@ export interface RequestLogLine {
   status: number;
   latency_ms: number;
   key?: string;
+  /** Model routes: which one (`chat.completions`, `embeddings`, `responses`, `messages`, `count_tokens`). */
+  endpoint?: string;
   model?: string;
   provider?: string;
   upstream_model?: string;

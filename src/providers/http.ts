@@ -155,8 +155,9 @@ export function translateSse<E>(
           }
         } catch (err) {
           finished = true;
-          ctx.meter.failed = true;
           const g = classifyFailure(err, ctx);
+          ctx.meter.failed = true;
+          ctx.meter.failure = g;
           if (g.kind !== "client_closed") c.enqueue(encodeError(g));
           c.close();
           void events.return(undefined).catch(() => {});

@@ -1,4 +1,5 @@
 // What a stream has delivered to the client, for accounting: usage when the provider reports it, else an estimate from the text.
+import type { GatewayError } from "../openai/errors.ts";
 import type { Usage } from "../openai/schemas.ts";
 
 /** Delivered text is counted and dropped once this much has gathered, so a long stream never holds its whole answer. */
@@ -19,10 +20,12 @@ export interface StreamMeter {
   firstByteAt: number | null;
   /** Set when the stream ended with an error event instead of [DONE]. */
   failed: boolean;
+  /** The failure that error event stood for, when the stream's writer knew it (an early one can still fail over). */
+  failure: GatewayError | null;
 }
 
 export function newMeter(countText: ((text: string) => number) | null = null): StreamMeter {
-  return { usage: null, text: "", textTokens: 0, textChars: 0, countText, firstByteAt: null, failed: false };
+  return { usage: null, text: "", textTokens: 0, textChars: 0, countText, firstByteAt: null, failed: false, failure: null };
 }
 
 /** Whether a provider should hand over the delivered text itself (not just its length). */
@@ -52,4 +55,5 @@ export function resetMeter(m: StreamMeter): void {
   m.textChars = 0;
   m.firstByteAt = null;
   m.failed = false;
+  m.failure = null;
 }

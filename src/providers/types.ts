@@ -2,7 +2,6 @@
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
 import type { ModelConfig, ProviderConfig } from "../config/schema.ts";
 import type { StreamMeter } from "./meter.ts";
-import type { AttemptTracer } from "../observability/telemetry.ts";
 
 export type { StreamMeter } from "./meter.ts";
 
@@ -35,8 +34,6 @@ export interface CallContext {
   warnings?: { mark(): number; rewind(mark: number): void };
   /** The largest JSON answer, or single stream event, accepted from the provider (decoded); default 32 MiB. */
   maxResponseBytes?: number;
-  /** Traces on: routing opens a span per attempt through this, which sets `traceparent` for the call. */
-  trace?: AttemptTracer;
   /** W3C `traceparent` of the current attempt's span: upstreamFetch sends it to the provider. */
   traceparent?: string;
 }

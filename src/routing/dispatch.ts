@@ -1,12 +1,12 @@
 // The attempt loop: pick a target, call it, retry or fail over on retryable failures, fall back to other models — all before the first byte.
 import type { AttemptFailure, RequestLogLine } from "../observability/log.ts";
-import { GatewayError, invalidRequest, upstreamFailed } from "../openai/errors.ts";
-import type { ChatCompletion, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
+import { GatewayError, upstreamFailed } from "../openai/errors.ts";
+import type { AttemptTracer } from "../observability/telemetry.ts";
 import { classifyFailure } from "../providers/http.ts";
-import type { CallContext, Deployment } from "../providers/types.ts";
+import type { CallContext, Deployment, Provider } from "../providers/types.ts";
+import { AttemptRecord } from "./attempt.ts";
 import type { ModelPlan, Target } from "./plan.ts";
-import { backoffMs, failureFromErrorEvent, startAttempt, type Attempt, type RetryPolicy, type Sleep } from "./retry.ts";
-import { resetMeter } from "../providers/meter.ts";
+import { backoffMs, failureFromErrorEvent, type RetryPolicy, type Sleep } from "./retry.ts";
 import { pick } from "./strategy.ts";
 
 export interface DispatchDeps {
@@ -28,29 +28,20 @@ export interface Routed<T> {
   label: string;
 }
 
-/** Calls one target; on success it has recorded the outcome on the target's health and owns the attempt's cleanup. */
-type Call<T> = (t: Target, a: Attempt) => Promise<T>;
+/** What a model route asks of one deployment: the provider, the deployment and the attempt's context. */
+export type Upstream<T> = (provider: Provider, deployment: Deployment, ctx: CallContext) => Promise<T>;
 
-/** A call whose answer arrives whole (a JSON completion, embeddings): the deployment succeeded once it is in. */
-function wholeAnswer<T>(call: Call<T>): Call<T> {
-  return async (t, a) => {
-    const t0 = performance.now();
-    const result = await call(t, a);
-    t.health.succeeded(performance.now() - t0);
-    t.health.end(true);
-    a.dispose();
+/** Calls one target within its attempt record; on success the record is committed (and, for a whole answer, ended). */
+export type Call<T> = (t: Target, a: AttemptRecord) => Promise<T>;
+
+/** A call whose answer arrives whole (a JSON completion, embeddings, a native JSON answer): the attempt ends with it. */
+export const wholeCall =
+  <T>(upstream: Upstream<T>): Call<T> =>
+  async (t, a) => {
+    const result = await upstream(t.provider, t.deployment, a.ctx);
+    a.end("answered");
     return result;
   };
-}
-
-export const completeCall = (req: ChatRequest): Call<ChatCompletion> => wholeAnswer((t, a) => t.provider.complete(req, t.deployment, a.ctx));
-
-/** Embeddings on one target: a provider without an embeddings API is the request's fault (400), never retried. */
-export const embedCall = (req: EmbeddingsRequest): Call<EmbeddingsResponse> =>
-  wholeAnswer(async (t, a) => {
-    if (!t.provider.embed) throw invalidRequest(`The model '${a.ctx.publicModel}' does not support embeddings (its provider has no embeddings API).`, "model");
-    return t.provider.embed(req, t.deployment, a.ctx);
-  });
 
 /** The part of a stream reader the forwarding loop uses (Bun's and the DOM's reader types differ in extras). */
 export interface ChunkReader {
@@ -73,10 +64,10 @@ export interface OpenedStream {
  * Opens the stream and waits for its first chunk before committing: until a byte is on its way to the client, a
  * hang (first_byte_timeout_ms), an early end or an error event still fails over. After that the stream is the client's.
  */
-export function streamCall(req: ChatRequest): Call<OpenedStream> {
-  return async (t, a) => {
-    const t0 = performance.now();
-    const body = await t.provider.stream(req, t.deployment, a.ctx);
+export const streamCall =
+  (upstream: Upstream<ReadableStream<Uint8Array>>): Call<OpenedStream> =>
+  async (t, a) => {
+    const body = await upstream(t.provider, t.deployment, a.ctx);
     const reader = body.getReader();
     const first = await reader.read().catch((err: unknown) => {
       reader.cancel().catch(() => {});
@@ -85,59 +76,71 @@ export function streamCall(req: ChatRequest): Call<OpenedStream> {
     if (first.done || a.ctx.meter.failed) {
       reader.cancel().catch(() => {});
       if (a.ctx.signal.aborted) throw classifyFailure(a.ctx.signal.reason, a.ctx);
-      throw first.done ? upstreamFailed("The provider's stream ended before its first chunk.") : failureFromErrorEvent(first.value);
+      throw first.done ? upstreamFailed("The provider's stream ended before its first chunk.") : (a.ctx.meter.failure ?? failureFromErrorEvent(first.value));
     }
-    a.firstByte();
-    t.health.succeeded(performance.now() - t0);
-    let over = false;
+    a.commit();
     return {
       first: first.value,
       reader,
-      finish(failed) {
-        if (over) return;
-        over = true;
-        // A break after the first byte is not retried, but it is the deployment's failure all the same.
-        if (failed) t.health.failed("The stream broke after the first byte.");
-        t.health.end(true);
-        a.dispose();
-      },
+      // A break after the first byte is not retried, but it is the deployment's failure all the same.
+      finish: (failed) => a.end(failed ? "broke" : "answered"),
     };
   };
-}
 
 const throwIfStopped = (ctx: CallContext) => {
   if (ctx.signal.aborted) throw classifyFailure(ctx.signal.reason, ctx);
 };
+
+/** How a dispatch is observed: its routing fields for the log line, and its attempt spans (traces on). */
+export interface DispatchObservers {
+  log: RoutingLog;
+  tracer?: AttemptTracer;
+}
 
 /**
  * Tries the model's targets by its strategy, then each fallback model's, within `ctx.timeoutMs` overall. A target that
  * failed in this request is retried only after a backoff (or its Retry-After); a fresh target or fallback is tried at once.
  * Non-retryable failures (a 400) and a client leaving end the loop immediately.
  */
-export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, log: RoutingLog): Promise<Routed<T>> {
-  // A retryable failure's outcome is known only by what follows it: another attempt on the model (retry), on a
+export async function dispatch<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, obs: DispatchObservers): Promise<Routed<T>> {
+  // A retryable failure's counter is known only by what follows it: another attempt on the model (retry), on a
   // fallback model (fallback), or none — a failure, counted here once the loop has given up.
-  const pending: PendingFailure = { target: undefined, mi: 0 };
+  const pending: PendingFailure = { record: undefined, mi: 0 };
   try {
-    return await attempts(deps, plan, ctx, call, log, pending);
+    return await attempts(deps, plan, ctx, call, obs, pending);
   } finally {
-    if (pending.target) pending.target.probe.outcomes.failure.value++;
+    pending.record?.later("failure");
   }
 }
 
 /** The last retryable failure, until the next attempt tells whether it was retried or fallen back from. */
 interface PendingFailure {
-  target: Target | undefined;
+  record: AttemptRecord | undefined;
   /** Its model's place in the fallback chain. */
   mi: number;
 }
 
-async function attempts<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, log: RoutingLog, pending: PendingFailure): Promise<Routed<T>> {
+/** The outcome a failed attempt's error stands for (the request's own signal decides first: deadline or client gone). */
+function outcomeOf(err: unknown, a: AttemptRecord, ctx: CallContext): { outcome: "bug" | "timeout" | "client_gone" | "refused" | "retryable"; error: GatewayError | unknown } {
+  // Not a provider failure: network and provider errors arrive typed (providers/http.ts), so this is the gateway's own
+  // bug (a translation that threw). It must not count against the deployment, nor be retried onto the next one.
+  if (!(err instanceof GatewayError) && !a.ctx.signal.aborted) return { outcome: "bug", error: err };
+  if (ctx.signal.aborted) {
+    const stop = classifyFailure(ctx.signal.reason, ctx);
+    // A deployment that used up the whole deadline counts against it; a client leaving does not.
+    return { outcome: stop.kind === "upstream_timeout" ? "timeout" : "client_gone", error: stop };
+  }
+  const g = classifyFailure(err, a.ctx);
+  return { outcome: g.retryable ? "retryable" : "refused", error: g };
+}
+
+async function attempts<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext, call: Call<T>, obs: DispatchObservers, pending: PendingFailure): Promise<Routed<T>> {
   const deadlineAt = performance.now() + ctx.timeoutMs;
   const retries: AttemptFailure[] = [];
   const fields: RoutingLogFields = { attempts: 0 };
   let lastErr: GatewayError | undefined;
   const chain = [plan, ...plan.fallbacks.map((id) => deps.plans.get(id)).filter((p): p is ModelPlan => p !== undefined)];
+  const log = obs.log;
   log(fields);
 
   for (let mi = 0; mi < chain.length; mi++) {
@@ -186,75 +189,34 @@ async function attempts<T>(deps: DispatchDeps, plan: ModelPlan, ctx: CallContext
       const remaining = deadlineAt - performance.now();
       // The provider's own timeout only bounds an attempt when it ends before the request's deadline does.
       const attemptMs = target.attemptTimeoutMs !== undefined && target.attemptTimeoutMs < remaining ? target.attemptTimeoutMs : undefined;
-      const slots = target.slots;
-      if (pending.target) {
-        pending.target.probe.outcomes[pending.mi === mi ? "retry" : "fallback"].value++;
-        pending.target = undefined;
+      if (pending.record) {
+        pending.record.later(pending.mi === mi ? "retry" : "fallback");
+        pending.record = undefined;
       }
-      // Traces on: the attempt's span (it sets ctx.traceparent before the attempt's context is made), ended at the
-      // latest with the attempt (a stream's: at its end).
-      const span = ctx.trace?.attempt(target.probe, ctx);
-      const release = span
-        ? () => {
-            slots?.release();
-            span.end(null);
-          }
-        : slots
-          ? () => slots.release()
-          : undefined;
-      const attempt = startAttempt(ctx, p.firstByteTimeoutMs, attemptMs, release);
+      const a = new AttemptRecord(target, ctx, obs.tracer, p.firstByteTimeoutMs, attemptMs);
       fields.attempts = (fields.attempts ?? 0) + 1;
       fields.provider = target.deployment.provider;
       fields.upstream_model = target.deployment.upstreamModel;
       log(fields);
       const t0 = performance.now();
-      target.health.begin();
-      // What this attempt's translation warned about is forgotten if it fails: the header describes the answer given.
-      const warned = ctx.warnings?.mark();
       try {
-        const result = await call(target, attempt);
-        target.probe.outcomes.success.value++;
+        const result = await call(target, a);
         return { result, deployment: target.deployment, label: target.label };
       } catch (err) {
-        span?.end(err);
-        attempt.dispose();
-        resetMeter(ctx.meter);
-        if (warned !== undefined) ctx.warnings!.rewind(warned);
-        if (!(err instanceof GatewayError) && !attempt.ctx.signal.aborted) {
-          // Not a provider failure: network and provider errors arrive typed (providers/http.ts), so this is the
-          // gateway's own bug (a translation that threw). It must not count against the deployment, nor be retried
-          // onto the next one, where it would fail the same way.
-          target.health.end(false);
-          target.probe.outcomes.failure.value++;
-          throw err;
-        }
-        const g = classifyFailure(err, attempt.ctx);
-        if (ctx.signal.aborted) {
-          const stop = classifyFailure(ctx.signal.reason, ctx);
-          // A deployment that used up the whole deadline counts against it; a client leaving does not.
-          if (stop.kind === "upstream_timeout") {
-            target.health.failed(stop.message);
-            target.probe.outcomes.failure.value++;
-          }
-          target.health.end(stop.kind === "upstream_timeout");
-          throw stop;
-        }
+        const { outcome, error } = outcomeOf(err, a, ctx);
+        a.end(outcome, error);
+        if (outcome === "bug") throw err;
+        const g = error as GatewayError;
+        if (outcome === "timeout" || outcome === "client_gone") throw g;
         retries.push({ deployment: target.label, model: p.model.id, error: `${g.kind}: ${g.message}`, ms: Math.round(performance.now() - t0) });
         fields.retries = retries;
         log(fields);
-        if (!g.retryable) {
-          // The deployment answered (a 400 is the request's fault): no breaker failure, and a probe slot is freed.
-          target.health.end(false);
-          target.probe.outcomes.failure.value++;
-          throw g;
-        }
-        target.health.failed(`${g.kind}: ${g.message}`);
-        target.health.end(true);
+        if (outcome === "refused") throw g;
         lastErr = g;
         const retryAfterMs = g.init.retryAfter === undefined ? undefined : g.init.retryAfter * 1000;
         if (retryAfterMs !== undefined && retryAfterMs > deps.retry.retryAfterCapMs) skip.add(target);
         failed.set(target, { retryAfterMs });
-        pending.target = target;
+        pending.record = a;
         pending.mi = mi;
       }
     }

@@ -1,13 +1,12 @@
 // Model id → deployments, built at start-up; dispatch with retries and fallbacks only before the first byte, within the deadline.
 import type { Config, ModelConfig } from "../config/schema.ts";
-import type { ChatCompletion, ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from "../openai/schemas.ts";
 import type { CallContext, Deployment, Provider } from "../providers/types.ts";
 import type { TargetStatus } from "./breaker.ts";
-import { completeCall, dispatch, embedCall, streamCall, type DispatchDeps, type OpenedStream, type Routed, type RoutingLog } from "./dispatch.ts";
+import { dispatch, streamCall, wholeCall, type DispatchDeps, type DispatchObservers, type OpenedStream, type Routed, type RoutingLog, type Upstream } from "./dispatch.ts";
 import { buildPlans, type ModelPlan, type ProbeFactory, type RoutingState } from "./plan.ts";
 import { realSleep, type Sleep } from "./retry.ts";
 
-export type { OpenedStream, Routed, RoutingLog, RoutingLogFields } from "./dispatch.ts";
+export type { DispatchObservers, OpenedStream, Routed, RoutingLog, RoutingLogFields, Upstream } from "./dispatch.ts";
 export type { TargetStatus } from "./breaker.ts";
 
 /** Response header naming the deployment that answered (`provider/upstream_model`). */
@@ -36,12 +35,13 @@ export interface Router {
   resolve(modelId: string): Route | undefined;
   /** Every configured model, in config order. */
   models(): readonly ModelConfig[];
-  /** A JSON completion from the first deployment (of the model, then of its fallbacks) that answers. */
-  complete(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<ChatCompletion>>;
-  /** An SSE byte stream, committed once its first chunk arrived; after that, failures end the stream with an error event. */
-  stream(route: Route, req: ChatRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<OpenedStream>>;
-  /** Embeddings from the first deployment (of the model, then of its fallbacks) that answers, with the same retries. */
-  embed(route: Route, req: EmbeddingsRequest, ctx: CallContext, log?: RoutingLog): Promise<Routed<EmbeddingsResponse>>;
+  /**
+   * A whole answer (JSON completion, embeddings, a native JSON answer) from the first deployment (of the model, then
+   * of its fallbacks) that gives one; `upstream` is asked of each deployment tried.
+   */
+  whole<T>(route: Route, ctx: CallContext, upstream: Upstream<T>, obs?: DispatchObservers): Promise<Routed<T>>;
+  /** A byte stream, committed once its first chunk arrived; after that, failures end the stream with an error event. */
+  stream(route: Route, ctx: CallContext, upstream: Upstream<ReadableStream<Uint8Array>>, obs?: DispatchObservers): Promise<Routed<OpenedStream>>;
   /** Every deployment's breaker state, error counts and latency, for GET /health/providers. */
   health(): TargetStatus[];
   /** Breaker state and provider slots, for the router a reload builds. */
@@ -57,7 +57,7 @@ function overallTimeout(config: Config, plan: ModelPlan): number {
   return (single ? plan.targets[0]!.attemptTimeoutMs : undefined) ?? config.server.upstream_timeout_ms;
 }
 
-const noLog: RoutingLog = () => {};
+const unobserved: DispatchObservers = { log: () => {} };
 
 export function buildRouter(config: Config, providers: Map<string, Provider>, deps: RoutingDeps = {}, previous?: Router): Router {
   const now = deps.now ?? Date.now;
@@ -78,9 +78,8 @@ export function buildRouter(config: Config, providers: Map<string, Provider>, de
   return {
     resolve: (id) => routes.get(id),
     models: () => config.models,
-    complete: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, completeCall(req), log),
-    stream: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, streamCall(req), log),
-    embed: (route, req, ctx, log = noLog) => dispatch(d, planOf(route), ctx, embedCall(req), log),
+    whole: (route, ctx, upstream, obs = unobserved) => dispatch(d, planOf(route), ctx, wholeCall(upstream), obs),
+    stream: (route, ctx, upstream, obs = unobserved) => dispatch(d, planOf(route), ctx, streamCall(upstream), obs),
     health: () => [...health.values()].map((h) => h.status()),
     state: () => ({ health, slots }),
   };

@@ -1,5 +1,6 @@
 // The small database surface the SQL store is written against; SQLite and PostgreSQL each provide one.
-import type { Dialect } from "./migrations/index.ts";
+/** The SQL dialects the store speaks; migrations give both the same tables and columns. */
+export type Dialect = "sqlite" | "postgres";
 
 export type Row = Record<string, unknown>;
 

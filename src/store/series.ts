@@ -1,6 +1,6 @@
 // Usage as time series: gateway-wide buckets per minute (kept two days) and per hour (kept like the daily totals), with a latency histogram each, maintained as events land.
 import type { SqlExec } from "./driver.ts";
-import type { UsageEvent } from "./store.ts";
+import type { UsageEvent } from "./usage-event.ts";
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -16,18 +16,6 @@ export const LATENCY_BINS = LATENCY_BOUNDS_MS.length + 1;
 const LATENCY_COLUMNS = Array.from({ length: LATENCY_BINS }, (_, i) => `lat_${String(i).padStart(2, "0")}`);
 const SUM_COLUMNS = ["requests", "errors", "prompt_tokens", "completion_tokens", "cost_micros"] as const;
 const VALUE_COLUMNS = [...SUM_COLUMNS, ...LATENCY_COLUMNS];
-
-/** The bucket table (migration 2): one row per span and start, every value a sum, so concurrent writers just add. */
-export function seriesTableSql(): string[] {
-  return [
-    `CREATE TABLE usage_buckets (
-      span_ms BIGINT NOT NULL,
-      start_ms BIGINT NOT NULL,
-      ${VALUE_COLUMNS.map((c) => `${c} BIGINT NOT NULL DEFAULT 0`).join(",\n      ")},
-      PRIMARY KEY (span_ms, start_ms)
-    )`,
-  ];
-}
 
 export function latencyBin(ms: number): number {
   let lo = 0;

@@ -24,6 +24,7 @@ const KEY_COLUMNS = [
 const EVENT_COLUMNS = [
   "id", "request_id", "created_at", "key_id", "key_name", "model", "provider", "upstream_model", "stream", "status",
   "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens", "cost_micros", "latency_ms", "ttfb_ms", "usage_source",
+  "endpoint",
 ] as const;
 
 const TOTAL_COLUMNS = ["requests", "errors", "prompt_tokens", "cached_tokens", "completion_tokens", "reasoning_tokens", "cost_micros"] as const;
@@ -90,12 +91,14 @@ function eventFromRow(r: Row): UsageEvent & { seq: number } {
     latencyMs: num(r.latency_ms),
     ttfbMs: numOrNull(r.ttfb_ms),
     usageSource: String(r.usage_source) as UsageEvent["usageSource"],
+    endpoint: String(r.endpoint) as UsageEvent["endpoint"],
   };
 }
 
 const eventValues = (e: UsageEvent): unknown[] => [
   e.id, e.requestId, e.createdAt, e.keyId, e.keyName, e.model, e.provider, e.upstreamModel, e.stream ? 1 : 0, e.status,
   e.promptTokens, e.cachedTokens, e.completionTokens, e.reasoningTokens, e.costMicros, e.latencyMs, e.ttfbMs, e.usageSource,
+  e.endpoint,
 ];
 
 interface Totals {

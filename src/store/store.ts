@@ -3,6 +3,9 @@
 
 import type { BudgetPeriod } from "../costs/budget.ts";
 import type { SeriesQuery, SeriesRow } from "./series.ts";
+import type { UsageEvent } from "./usage-event.ts";
+
+export type { UsageEvent };
 
 export type { BudgetPeriod, SeriesQuery, SeriesRow };
 /** What is stored; `expired` is derived from expires_at when a key is read. */
@@ -36,28 +39,6 @@ export interface StoredKey {
 /** The fields a change may set (everything but identity and bookkeeping). */
 export type KeyChange = Partial<Omit<StoredKey, "id" | "createdAt" | "updatedAt" | "version">>;
 
-export interface UsageEvent {
-  /** Unique per event, made by the gateway: a retried batch never counts an event twice. */
-  id: string;
-  /** The request id (x-request-id), which a client may choose and repeat. */
-  requestId: string;
-  createdAt: number;
-  keyId: string;
-  keyName: string;
-  model: string;
-  provider: string | null;
-  upstreamModel: string | null;
-  stream: boolean;
-  status: number;
-  promptTokens: number;
-  cachedTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  costMicros: number;
-  latencyMs: number;
-  ttfbMs: number | null;
-  usageSource: "provider" | "estimated";
-}
 
 export type UsageGroup = "key" | "model" | "day";
 

@@ -5,7 +5,7 @@ import { newMeter } from "../../src/providers/meter.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upstream.ts";
 import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
 import { probeHealth } from "../support/probe.ts";
-import { nestsDeeperThan } from "../../src/api/json-depth.ts";
+import { nestsDeeperThan } from "../../src/http/json-depth.ts";
 import { buildConfig } from "../../src/config/load.ts";
 import { buildRouter } from "../../src/routing/router.ts";
 import type { CallContext, Provider } from "../../src/providers/types.ts";
@@ -120,9 +120,9 @@ describe("the gateway's own errors never count against a deployment", () => {
       warn: () => {},
     };
     const req = { model: "m", messages } as ChatRequest;
-    expect(router.complete(route, req, ctx)).rejects.toBeInstanceOf(TypeError);
+    expect(router.whole(route, ctx, (p, d, c) => p.complete(req, d, c))).rejects.toBeInstanceOf(TypeError);
     await Bun.sleep(1);
-    expect(router.stream(route, req, ctx)).rejects.toBeInstanceOf(RangeError);
+    expect(router.stream(route, ctx, (p, d, c) => p.stream(req, d, c))).rejects.toBeInstanceOf(RangeError);
     await Bun.sleep(1);
     expect(calls).toBe(2);
     for (const h of router.health()) {

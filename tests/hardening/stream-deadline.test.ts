@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upstream.ts";
 import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
-import { requestDeadline } from "../../src/api/deadline.ts";
+import { requestDeadline } from "../../src/http/deadline.ts";
 
 const KEY = "sk-test-hardening-deadline";
 const ADMIN = "sk-admin-hardening-deadline";

@@ -1,6 +1,6 @@
 // Starts a real gateway on port 0 from a config object (the YAML as data), with its log lines kept in memory.
 import { buildConfig } from "../../src/config/load.ts";
-import { createApp, type AppDeps, type Gateway } from "../../src/app.ts";
+import { createApp, type AppDeps, type Gateway } from "../../src/entry/app.ts";
 import { createMemoryLogger } from "../../src/observability/log.ts";
 
 export interface GatewayHandle {

@@ -203,6 +203,7 @@ describe("Usage", () => {
         latencyMs: 20,
         ttfbMs: null,
         usageSource: "provider" as const,
+        endpoint: "chat.completions" as const,
       })),
     );
     const { page } = await open();

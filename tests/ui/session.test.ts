@@ -2,8 +2,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Elysia } from "elysia";
 import { startGateway, type GatewayHandle } from "../support/gateway.ts";
-import { requireAdmin } from "../../src/api/auth.ts";
-import { createSessions, SESSION_COOKIE } from "../../src/admin/session.ts";
+import { requireAdmin } from "../../src/http/auth.ts";
+import { createSessions, SESSION_COOKIE } from "../../src/http/sessions.ts";
 import { buildConfig } from "../../src/config/load.ts";
 import { toErrorResponse } from "../../src/openai/errors.ts";
 

@@ -1,15 +1,8 @@
 // The rank file's layout (o200k_base.bin, written by scripts/gen-o200k.ts): its writer and its reader.
-import { buildSlots, SLOT_BITS } from "./rank-hash.ts";
+import { buildSlots, SLOT_BITS, type RankData } from "./rank-hash.ts";
 
-/** Every token's bytes in rank order, token r = bytes[offsets[r] .. offsets[r + 1]) (empty: no token), and the hash slots. */
-export interface RankData {
-  readonly count: number;
-  readonly offsets: Uint32Array;
-  readonly slots: Uint32Array;
-  readonly bytes: Uint8Array;
-  /** The longest token, in bytes: a longer span is never a token. */
-  readonly maxTokenBytes: number;
-}
+export type { RankData };
+
 
 /**
  * Layout, little-endian, every section 4-byte aligned so it is viewed in place, never copied or rebuilt: the header

@@ -1,6 +1,15 @@
 // The hash table's layout: one Uint32Array of slots, built by scripts/gen-o200k.ts and probed by rank-table.ts.
-import type { RankData } from "./rank-file.ts";
 import { isValidUtf8, startsWithBom } from "./utf8.ts";
+
+/** Every token's bytes in rank order, token r = bytes[offsets[r] .. offsets[r + 1]) (empty: no token), and the hash slots. */
+export interface RankData {
+  readonly count: number;
+  readonly offsets: Uint32Array;
+  readonly slots: Uint32Array;
+  readonly bytes: Uint8Array;
+  /** The longest token, in bytes: a longer span is never a token. */
+  readonly maxTokenBytes: number;
+}
 
 /** 2^19 slots for ~200k tokens: a load of 0.38 keeps linear probes short; 2 MiB. */
 export const SLOT_BITS = 19;

@@ -3,7 +3,9 @@
 // Rules: a migration, once released, never changes (add a new one); each runs in one transaction with its version
 // recorded in schema_migrations; both dialects get the same tables and columns.
 
-export type Dialect = "sqlite" | "postgres";
+import type { Dialect } from "../driver.ts";
+
+export type { Dialect };
 
 export interface Migration {
   version: number;
@@ -11,8 +13,6 @@ export interface Migration {
   /** Statements, run in order inside the migration's transaction. */
   up(d: Dialect): string[];
 }
-
-import { seriesTableSql } from "../series.ts";
 
 const serial = (d: Dialect) => (d === "postgres" ? "BIGSERIAL PRIMARY KEY" : "INTEGER PRIMARY KEY AUTOINCREMENT");
 const real = (d: Dialect) => (d === "postgres" ? "DOUBLE PRECISION" : "REAL");
@@ -102,7 +102,49 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
     name: "usage time series: buckets per minute and per hour with a latency histogram",
-    up: () => seriesTableSql(),
+    // Literal SQL, as released: a change to the series table is a new migration, never an edit here.
+    up: () => [
+      `CREATE TABLE usage_buckets (
+        span_ms BIGINT NOT NULL,
+        start_ms BIGINT NOT NULL,
+        requests BIGINT NOT NULL DEFAULT 0,
+        errors BIGINT NOT NULL DEFAULT 0,
+        prompt_tokens BIGINT NOT NULL DEFAULT 0,
+        completion_tokens BIGINT NOT NULL DEFAULT 0,
+        cost_micros BIGINT NOT NULL DEFAULT 0,
+        lat_00 BIGINT NOT NULL DEFAULT 0,
+        lat_01 BIGINT NOT NULL DEFAULT 0,
+        lat_02 BIGINT NOT NULL DEFAULT 0,
+        lat_03 BIGINT NOT NULL DEFAULT 0,
+        lat_04 BIGINT NOT NULL DEFAULT 0,
+        lat_05 BIGINT NOT NULL DEFAULT 0,
+        lat_06 BIGINT NOT NULL DEFAULT 0,
+        lat_07 BIGINT NOT NULL DEFAULT 0,
+        lat_08 BIGINT NOT NULL DEFAULT 0,
+        lat_09 BIGINT NOT NULL DEFAULT 0,
+        lat_10 BIGINT NOT NULL DEFAULT 0,
+        lat_11 BIGINT NOT NULL DEFAULT 0,
+        lat_12 BIGINT NOT NULL DEFAULT 0,
+        lat_13 BIGINT NOT NULL DEFAULT 0,
+        lat_14 BIGINT NOT NULL DEFAULT 0,
+        lat_15 BIGINT NOT NULL DEFAULT 0,
+        lat_16 BIGINT NOT NULL DEFAULT 0,
+        lat_17 BIGINT NOT NULL DEFAULT 0,
+        lat_18 BIGINT NOT NULL DEFAULT 0,
+        lat_19 BIGINT NOT NULL DEFAULT 0,
+        lat_20 BIGINT NOT NULL DEFAULT 0,
+        lat_21 BIGINT NOT NULL DEFAULT 0,
+        lat_22 BIGINT NOT NULL DEFAULT 0,
+        lat_23 BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (span_ms, start_ms)
+      )`,
+    ],
+  },
+  {
+    version: 3,
+    name: "usage events name their endpoint",
+    // Events written before this were all chat completions or embeddings; chat is what most were.
+    up: () => [`ALTER TABLE usage_events ADD COLUMN endpoint TEXT NOT NULL DEFAULT 'chat.completions'`],
   },
 ];
 

@@ -1,0 +1,277 @@
+// createApp(config) → the Elysia app: request state and auth first, one error handler, route groups in request order; reload swaps the config's part.
+import { Elysia } from "elysia";
+import type { Config } from "../config/schema.ts";
+import { buildKeyRing, type KeyRing } from "../auth/keys.ts";
+import { createLimiter } from "../limits/create.ts";
+import type { Limiter } from "../limits/limiter.ts";
+import { createStdoutLogger, type Logger } from "../observability/log.ts";
+import { logRequest } from "../http/request-log.ts";
+import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf, toErrorResponse } from "../openai/errors.ts";
+import type { Router, RoutingDeps } from "../routing/router.ts";
+import { chatRoutes } from "../protocols/chat/routes.ts";
+import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
+import { modelRoutes } from "../protocols/models/routes.ts";
+import { healthRoutes } from "../ops/health.ts";
+import { adminRoutes } from "../control/providers-health.ts";
+import { docsRoutes } from "../ops/docs.ts";
+import { dashboardRoutes } from "../control/dashboard/routes.ts";
+import { createSessions, type SessionOptions } from "../http/sessions.ts";
+import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "../http/request-state.ts";
+import { requireAdmin, requireKey } from "../http/auth.ts";
+import { InFlight } from "../http/inflight.ts";
+import { allowedMethods, type AllowedMethods } from "../http/route-table.ts";
+import { validationError } from "../http/validate.ts";
+import { checkDeclaredLength } from "../http/body.ts";
+
+import type { Store } from "../store/store.ts";
+import { startControlPlane, type ControlPlane } from "./control-plane.ts";
+import { adminApi } from "../control/admin/routes.ts";
+import { keyInfoRoutes } from "../control/key-info.ts";
+import { metricsRoutes } from "../ops/metrics.ts";
+import { GatewayMetrics } from "../observability/metrics.ts";
+import { createTracing } from "../observability/traces.ts";
+import { registerSecrets } from "../config/secrets.ts";
+import { ConfigError, defaultConfig, loadConfigFile } from "../config/load.ts";
+import { buildRuntime, describeChanges, type Runtime, type Shared } from "./runtime.ts";
+import type { ReloadResult } from "../control/admin/reload.ts";
+import { readyRoutes, type ReadinessCheck } from "../ops/ready.ts";
+import { configMetersTokens, loadTokenizer } from "../limits/estimate.ts";
+import pkg from "../../package.json" with { type: "json" };
+
+export interface AppDeps {
+  logger?: Logger;
+  limiter?: Limiter;
+  now?: () => number;
+  /** Routing's clock, backoff sleep and randomness (tests move through cool-downs without waiting). */
+  routing?: RoutingDeps;
+  /** The control plane's store (keys created at run time, usage, budget spend); without it, none of those. */
+  store?: Store;
+  /** Dashboard session lifetimes (tests shorten the idle expiry). */
+  sessions?: SessionOptions;
+  /** How a reload gets the config (default: the file the config came from, with the environment as it is then). */
+  loadConfig?: () => Promise<Config>;
+}
+
+export interface Gateway {
+  app: Elysia;
+  /** Starts serving with the gateway's server settings (the CLI and the tests listen the same way). */
+  listen(hostname: string, port: number): void;
+  keys: KeyRing;
+  /** The running config's router (a reload replaces it). */
+  readonly router: Router;
+  /** The running config. */
+  readonly config: Config;
+  limiter: Limiter;
+  logger: Logger;
+  /** Chat requests in flight (a shutdown ends what is left of them when its window is over). */
+  inflight: InFlight;
+  /** Present when a store is attached. */
+  control: ControlPlane | null;
+  /** Resolves when the gateway may listen (the store's keys are loaded). */
+  ready: Promise<void>;
+  metrics: GatewayMetrics;
+  /** Exports the spans still queued (before exit); resolves at once without traces. */
+  flushTraces(): Promise<void>;
+  /**
+   * Re-reads the config and swaps it in, or leaves the running one untouched and says why (the start-up's message).
+   * Reloads run one at a time.
+   */
+  reload(): Promise<ReloadResult>;
+  close(): Promise<void>;
+}
+
+/** The field a config error names (`models[1].provider: …` → `models[1].provider`), when it names one. */
+function fieldOf(message: string): string | null {
+  const head = message.slice(0, message.indexOf(":"));
+  return /^[A-Za-z_][\w.[\]-]*$/.test(head) ? head : null;
+}
+
+/** Maps whatever reached onError to a GatewayError; anything unexpected is a bug and stays a 500. */
+function asGatewayError(code: unknown, error: unknown, request: Request, allowed: () => AllowedMethods): GatewayError | undefined {
+  if (error instanceof GatewayError) return error;
+  if (code === "VALIDATION") return validationError((error as { valueError?: Parameters<typeof validationError>[0] }).valueError);
+  if (code === "PARSE") return invalidRequest("We could not parse the JSON body of your request. Send a valid JSON object.");
+  if (code === "NOT_FOUND") {
+    const path = pathOf(request.url);
+    const allow = allowed()(path);
+    return allow.length > 0 ? methodNotAllowed(request.method, path, allow) : routeNotFound(request.method, path);
+  }
+  return undefined;
+}
+
+export function createApp(config: Config, deps: AppDeps = {}): Gateway {
+  const logger = deps.logger ?? createStdoutLogger();
+  const keys = buildKeyRing(config);
+  const secrets = (c: Config) => registerSecrets([c.metrics.key, ...Object.values(c.telemetry.headers ?? {})]);
+  secrets(config);
+  const metrics = new GatewayMetrics({ keyLabels: config.metrics.key_labels, version: pkg.version });
+  const tracing = createTracing(config.telemetry, pkg.version, metrics.spansDropped, logger);
+  const store = deps.store;
+  const limiter = deps.limiter ?? createLimiter(config, { logger, spend: store ? (id, day) => store.spendSince(id, day) : undefined });
+  const now = deps.now ?? Date.now;
+  const auth = requireKey(keys);
+  const inflight = new InFlight();
+  const shared: Shared = { obs: { metrics, tracing }, limiter, logger, now, inflight, routing: deps.routing, sink: null };
+  // The config's part of the gateway, behind one reference: a request reads it once, a reload replaces it whole.
+  const live: { current: Runtime } = { current: buildRuntime(config, shared) };
+  const control = store ? startControlPlane(config, store, keys, live.current.prices, logger) : null;
+  if (control) live.current.chat.accounting = control.accounting;
+  shared.sink = control?.writer ?? null;
+  const sessions = createSessions({ now, ...deps.sessions });
+  const admin = requireAdmin(config, sessions);
+  // The dashboard reads its settings once, at start.
+  const bodyLimit = config.server.body_limit_bytes;
+  const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
+  const chatDeps = () => live.current.chat;
+  // Gauges are read when scraped, never updated per request.
+  metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0 });
+  const readiness: ReadinessCheck[] = [];
+  if (store) readiness.push({ name: "store", ping: () => store.ping() });
+  const limiterPing = limiter.ping?.bind(limiter);
+  if (limiterPing) readiness.push({ name: "redis", ping: limiterPing });
+
+  const loadConfig = deps.loadConfig ?? (() => (config.source === "built-in default" ? Promise.resolve(defaultConfig()) : loadConfigFile(config.source)));
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reloadOnce = async (): Promise<ReloadResult> => {
+    const before = live.current;
+    let next: Runtime;
+    try {
+      const c = await loadConfig();
+      next = buildRuntime(c, shared, before);
+      if (configMetersTokens(c)) loadTokenizer();
+    } catch (err) {
+      const message = err instanceof ConfigError ? `invalid config: ${err.message}` : `reload failed: ${err instanceof Error ? err.message : String(err)}`;
+      logger.error("config reload refused; the running config stays", { error: message });
+      return { ok: false, message, field: err instanceof ConfigError ? fieldOf(err.message) : null };
+    }
+    // The swap: no await from here to the end, so no request sees half of it.
+    secrets(next.config);
+    keys.setConfigKeys(next.config);
+    limiter.setDefaults(next.config.rate_limit.defaults);
+    live.current = next;
+    const { summary, restartNeeded } = describeChanges(before.config, next.config);
+    logger.info("config reloaded", { source: next.config.source, changes: summary, ...(restartNeeded.length > 0 ? { restart_needed: restartNeeded } : {}) });
+    return { ok: true, changes: summary, restartNeeded };
+  };
+  const reload = (): Promise<ReloadResult> => {
+    const run = reloading.then(reloadOnce);
+    reloading = run.catch(() => {});
+    return run;
+  };
+  // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
+  let allowed: AllowedMethods | undefined;
+  const allowedOf = () => (allowed ??= allowedMethods(app.routes));
+
+  // standardHostname: false — Elysia otherwise finds the path after the 11th character of the URL, which for a Host of
+  // 1–3 characters lands inside the path (`http://zz/zz/v1/models` was routed as `/v1/models`).
+  const app = new Elysia({ name: "switchboard", handler: { standardHostname: false } })
+    .use(docsRoutes({ title: "Switchboard", version: pkg.version, description: "OpenAI-compatible LLM gateway. Every /v1 and /api/v1 route takes `Authorization: Bearer <key>`." }))
+    .onRequest(({ request }) => {
+      // Only for the log line: authentication is attached to the routes (api/auth.ts), never decided from this path.
+      const path = pathOf(request.url);
+      const s: RequestState = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, principal: undefined, log: {}, logged: false };
+      setState(request, s);
+      // Any route: a body declared larger than the limit is refused before a byte of it is read (Bun's own limit,
+      // far above this one, would answer with a bare 413 and no JSON).
+      checkDeclaredLength(request, live.current.config.server.body_limit_bytes);
+    })
+
+    .onError(async ({ code, error, request }) => {
+      const s = stateOf(request);
+      const g = asGatewayError(code, error, request, allowedOf);
+      if (!g) {
+        // A bug: the details go to the log with the request id, never to the client.
+        logger.error("unhandled error", {
+          request_id: s?.id,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          stack: error instanceof Error ? error.stack : undefined,
+        });
+      }
+      // A model route's call ends itself: settles what it held, writes its event and log line, answers in its dialect.
+      if (s?.call) return s.call.fail(g ?? error);
+      // A body declared too large is refused before any route is chosen, so it is counted wherever it was sent.
+      if (g?.kind === "request_too_large") metrics.rejections.validation.value++;
+      const headers: Record<string, string> = {};
+      if (s) {
+        headers["x-request-id"] = s.id;
+        if (s.principal) {
+          try {
+            Object.assign(headers, s.rateHeaders ?? (await limiter.peek(s.principal)));
+          } catch {
+            // Headers are informative; a store failure must not turn an error answer into another error.
+          }
+        }
+        logRequest(logger, s, statusOf(g ?? error), { error: g ? `${g.kind}: ${g.message}` : "internal error" });
+      }
+      return toErrorResponse(g ?? error, headers);
+    })
+    .use(healthRoutes())
+    .use(dashboardRoutes({ config, sessions, bodyLimit }))
+    .use(readyRoutes(() => readiness, logger))
+    .use(metricsRoutes(metrics, () => live.current.config.metrics.key))
+    .use(adminRoutes(() => live.current.router, admin))
+    // Without an admin key the whole /admin/v1 prefix does not exist (404), rather than answering 401 to everyone.
+    .use(control && hasAdminKey ? adminApi(adminDeps(control, { ring: keys, limiter, now, admin, reload }, live)) : new Elysia({ name: "admin.v1.off" }))
+    .use(modelRoutes("/v1", () => live.current.config, limiter, auth))
+    .use(modelRoutes("/api/v1", () => live.current.config, limiter, auth))
+    .use(keyInfoRoutes("/v1", { auth, sync: control?.sync ?? null, limiter, now }))
+    .use(keyInfoRoutes("/api/v1", { auth, sync: control?.sync ?? null, limiter, now }))
+    .use(chatRoutes("/v1", chatDeps, auth))
+    .use(chatRoutes("/api/v1", chatDeps, auth))
+    .use(embeddingsRoutes("/v1", chatDeps, auth))
+    .use(embeddingsRoutes("/api/v1", chatDeps, auth));
+
+  const listen = (hostname: string, port: number) =>
+    void app.listen({
+      hostname,
+      port,
+      // .listen() would otherwise share the port silently with another instance.
+      reusePort: false,
+      idleTimeout: config.server.idle_timeout_s,
+      // Bun answers a body over this with a bare 413 (no JSON, no request id, no log line). The gateway enforces its
+      // own limit on every route before reading (api/body.ts), so Bun's must never be the one that applies.
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    });
+  const close = async () => {
+    // Queued usage events are written before the limiter goes (their spend is already counted there).
+    await control?.close();
+    await limiter.close();
+    await tracing?.shutdown();
+  };
+  const flushTraces = async () => void (await tracing?.flush());
+  return {
+    app: app as unknown as Elysia,
+    listen,
+    inflight,
+    keys,
+    get router() {
+      return live.current.router;
+    },
+    get config() {
+      return live.current.config;
+    },
+    limiter,
+    logger,
+    control,
+    ready: control?.ready ?? Promise.resolve(),
+    metrics,
+    flushTraces,
+    reload,
+    close,
+  };
+}
+
+/** The admin API's deps: the running config and prices are read per request, so a reload reaches them too. */
+function adminDeps(control: ControlPlane, fixed: { ring: KeyRing; limiter: Limiter; now: () => number; admin: ReturnType<typeof requireAdmin>; reload: () => Promise<ReloadResult> }, live: { current: Runtime }) {
+  return {
+    ...fixed,
+    store: control.store,
+    sync: control.sync,
+    get config() {
+      return live.current.config;
+    },
+    get prices() {
+      return live.current.prices;
+    },
+  };
+}

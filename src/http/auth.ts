@@ -1,0 +1,43 @@
+// The key checks route groups run before their handlers: attached to the routes, so they run for whichever route matched.
+import { timingSafeEqual } from "node:crypto";
+import { bearerToken, configuredDigest, sha256, type KeyRing } from "../auth/keys.ts";
+import type { Config } from "../config/schema.ts";
+import { crossSite, unauthorized } from "../openai/errors.ts";
+import { changesState, isSameOrigin, type Sessions } from "./sessions.ts";
+import { stateOf } from "./request-state.ts";
+
+/** A route's `beforeHandle`: the bearer key becomes the request's principal, or the request ends with a 401. */
+export type AuthHook = (ctx: { request: Request }) => void;
+
+/**
+ * Deciding authentication from our own parse of `request.url` beside Elysia's routing lets the two disagree (Elysia
+ * once routed `/zz/v1/models` as `/v1/models` for a short Host); a hook on the route cannot disagree with it.
+ */
+export function requireKey(keys: KeyRing): AuthHook {
+  return ({ request }) => {
+    stateOf(request)!.principal = keys.authenticate(request.headers.get("authorization"));
+  };
+}
+
+/**
+ * The admin key check (server.admin_key or its sha256); with none configured every admin route is closed. A request
+ * without an Authorization header may instead carry the dashboard's session cookie; a change sent that way must come
+ * from the dashboard's own origin (403 otherwise), since a browser attaches the cookie whatever page sends it.
+ */
+export function requireAdmin(config: Config, sessions?: Sessions): AuthHook {
+  const digest = configuredDigest(config.server.admin_key, config.server.admin_key_sha256);
+  return ({ request }) => {
+    if (!digest) throw unauthorized("No admin key is configured (server.admin_key or server.admin_key_sha256).");
+    const authorization = request.headers.get("authorization");
+    if (authorization === null && sessions) {
+      const session = sessions.tokenFrom(request.headers.get("cookie"));
+      if (session !== null && sessions.check(session)) {
+        if (changesState(request.method) && !isSameOrigin(request)) throw crossSite();
+        return;
+      }
+    }
+    const token = bearerToken(authorization);
+    // Digests have equal length, so the compare is constant-time whatever was sent.
+    if (!token || !timingSafeEqual(sha256(token), digest)) throw unauthorized("Missing or incorrect admin key.");
+  };
+}

@@ -1,0 +1,124 @@
+// Per-request accounting for every model route: the budget reservation, the real cost, and the one usage event, off the request path.
+import type { Principal } from "../auth/keys.ts";
+import { priceUnknown, reservationMicros, type Budget } from "../costs/budget.ts";
+import { costMicros, type PriceTable } from "../costs/prices.ts";
+import type { BudgetQuery } from "../limits/limiter.ts";
+import type { Usage } from "../openai/schemas.ts";
+import type { Deployment } from "../providers/types.ts";
+import type { Endpoint, UsageEvent } from "../store/usage-event.ts";
+
+export type { Endpoint };
+
+/** Where events go: the usage writer's queue (enqueue is O(1) and never waits for the store). */
+export interface UsageSink {
+  enqueue(event: UsageEvent): void;
+}
+
+export interface Accounting {
+  prices: PriceTable;
+  /** Null when no store is attached (events are then not kept). */
+  sink: UsageSink | null;
+}
+
+/** Token counts of a call, as the provider reported them or as estimated from what was sent and delivered. */
+export interface TokenCounts {
+  prompt: number;
+  cached: number;
+  completion: number;
+  reasoning: number;
+}
+
+export const countsOf = (u: Usage): TokenCounts => ({
+  prompt: u.prompt_tokens,
+  cached: u.prompt_tokens_details?.cached_tokens ?? 0,
+  completion: u.completion_tokens,
+  reasoning: u.completion_tokens_details?.reasoning_tokens ?? 0,
+});
+
+/**
+ * Event ids ordered by time (`<ms base36>-<instance>-<n>`): the unique index grows at its right edge instead of at
+ * random places, the cheapest insert a B-tree has. Unique across instances through the random instance part.
+ */
+const INSTANCE = crypto.randomUUID().slice(0, 8);
+let eventSeq = 0;
+const nextEventId = (): string => `${Date.now().toString(36)}-${INSTANCE}-${(eventSeq++).toString(36)}`;
+
+const ZERO: TokenCounts = { prompt: 0, cached: 0, completion: 0, reasoning: 0 };
+/** Model ids in events are bounded: a client can send any string as `model`. */
+const MAX_MODEL = 200;
+
+/**
+ * One per model request with a valid key. `finish` is called once, however the request ends (answer, stream end,
+ * refusal, failure): it prices the tokens on the deployment that answered, queues the event and returns the cost
+ * that the budget settles to — the same number, so spend always equals the sum of the events.
+ */
+export class RequestUsage {
+  model = "";
+  stream = false;
+  /** The deployment that answered (or, before one did, the model's first: what an estimate is priced on). */
+  deployment: Deployment | null = null;
+  private done = false;
+  private readonly createdAt: number;
+
+  constructor(
+    private readonly acc: Accounting | undefined,
+    private readonly requestId: string,
+    private readonly principal: Principal,
+    private readonly start: number,
+    now: number,
+    private readonly endpoint: Endpoint,
+  ) {
+    this.createdAt = now;
+  }
+
+  /**
+   * The budget reservation of this request, or null when the key has none. A model without a price is refused
+   * for a key with a budget (400 price_unknown): never counted as $0.
+   */
+  budget(promptTokens: () => number, allowance: number): BudgetQuery | undefined {
+    const b: Budget | null = this.principal.budget;
+    if (!b || !this.acc) return undefined;
+    const price = this.acc.prices.reservationPrice(this.model);
+    if (!price) throw priceUnknown(this.model);
+    return { keyId: this.principal.id, keyName: this.principal.name, limitMicros: b.limitMicros, period: b.period, reserveMicros: reservationMicros(price, promptTokens(), allowance) };
+  }
+
+  /** Cost in micro-USD on the answering deployment; null when it has no price (a budget then keeps its reservation). */
+  private cost(t: TokenCounts): number | null {
+    const d = this.deployment;
+    if (!this.acc || !d) return null;
+    const price = this.acc.prices.forDeployment(d.model.id, d.provider, d.upstreamModel);
+    return price ? costMicros(price, { promptTokens: t.prompt, cachedTokens: t.cached, completionTokens: t.completion }) : null;
+  }
+
+  /** Records the event (once) and returns its cost. `tokens` null: nothing was used (a refusal, a provider error). */
+  finish(status: number, tokens: TokenCounts | null, source: "provider" | "estimated", ttfbMs: number | null): number | null {
+    const t = tokens ?? ZERO;
+    const cost = tokens ? this.cost(t) : 0;
+    if (this.done) return cost;
+    this.done = true;
+    const d = this.deployment;
+    this.acc?.sink?.enqueue({
+      id: nextEventId(),
+      requestId: this.requestId,
+      createdAt: this.createdAt,
+      keyId: this.principal.id,
+      keyName: this.principal.name,
+      model: this.model.slice(0, MAX_MODEL),
+      provider: d?.provider ?? null,
+      upstreamModel: d?.upstreamModel ?? null,
+      stream: this.stream,
+      status,
+      promptTokens: t.prompt,
+      cachedTokens: t.cached,
+      completionTokens: t.completion,
+      reasoningTokens: t.reasoning,
+      costMicros: cost ?? 0,
+      latencyMs: Math.round((performance.now() - this.start) * 1000) / 1000,
+      ttfbMs,
+      usageSource: tokens && source === "provider" ? "provider" : "estimated",
+      endpoint: this.endpoint,
+    });
+    return cost;
+  }
+}
