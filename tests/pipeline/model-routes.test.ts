@@ -25,6 +25,8 @@ interface Sample {
 const SAMPLES: Record<string, Sample> = {
   "/chat/completions": { endpoint: "chat.completions", budgeted: true, body: (model) => ({ model, messages: [{ role: "user", content: "Say hello in one word." }] }) },
   "/embeddings": { endpoint: "embeddings", budgeted: true, body: (model) => ({ model, input: "the quick brown fox" }) },
+  "/messages": { endpoint: "messages", budgeted: true, body: (model) => ({ model, max_tokens: 50, messages: [{ role: "user", content: "Say hello in one word." }] }) },
+  "/messages/count_tokens": { endpoint: "count_tokens", budgeted: false, body: (model) => ({ model, messages: [{ role: "user", content: "Say hello in one word." }] }) },
 };
 
 const MODEL = "m";
@@ -108,7 +110,9 @@ for (const kind of ["sqlite", "postgres"] as const) {
         const id = res.headers.get("x-request-id")!;
         const e = await eventOf(id);
         expect({ path, endpoint: e.endpoint, status: e.status, usage: e.usageSource }).toEqual({ path, endpoint: s.endpoint, status: 200, usage: "provider" });
-        expect(e.promptTokens).toBeGreaterThan(0);
+        // A count reads the prompt but uses nothing: its event has no tokens and no cost.
+        if (s.budgeted) expect(e.promptTokens).toBeGreaterThan(0);
+        else expect(e.promptTokens + e.completionTokens).toBe(0);
         // $1 a token, in micro-USD.
         expect(e.costMicros).toBe((e.promptTokens + e.completionTokens) * 1_000_000);
         const after = await scrape(gw.url);

@@ -1,6 +1,8 @@
 // The per-deployment calls of a Messages request: passthrough where the provider speaks Messages, translation through chat elsewhere.
 import type { Config } from "../../config/schema.ts";
-import type { Usage } from "../../openai/schemas.ts";
+import type { GatewayError } from "../../openai/errors.ts";
+import type { ChatRequest, Usage } from "../../openai/schemas.ts";
+import { withModelParams } from "../../pipeline/model-params.ts";
 import type { CallContext, Deployment, NativeRequest, Provider } from "../../providers/types.ts";
 import { countTokensLocally } from "./count.ts";
 import { fromChatCompletion, type AnthropicMessage } from "./from-chat.ts";
@@ -55,7 +57,7 @@ export function wholeMessage(m: MessagesContext): TargetCall<WholeAnswer> {
       const native: NativeRequest = { api: "messages", body: prepareNativeBody(m.raw, ctx.warn), headers: m.headers };
       return nativeAnswer(await provider.nativeComplete(native, d, ctx), ctx.publicModel);
     }
-    const chat = toChatRequest(m.req, { target: profileOf(m.config, d), warn: ctx.warn, sealer: m.sealer });
+    const chat = chatFor(m, d, ctx);
     delete chat.stream;
     const completion = await provider.complete(chat, d, ctx);
     const body = fromChatCompletion(completion, {
@@ -71,8 +73,15 @@ export function wholeMessage(m: MessagesContext): TargetCall<WholeAnswer> {
 }
 
 /** Marks the attempt failed (routing then fails over before the first byte, or counts the break after it). */
-function failed(ctx: CallContext, f: { kind: string } | undefined) {
-  if (f && f.kind !== "client_closed") ctx.meter.failed = true;
+function failed(ctx: CallContext, f: GatewayError | undefined) {
+  if (!f || f.kind === "client_closed") return;
+  ctx.meter.failed = true;
+  ctx.meter.failure ??= f;
+}
+
+/** The chat request one deployment gets: the translation for its kind, under its model entry's default `params`. */
+function chatFor(m: MessagesContext, d: Deployment, ctx: CallContext): ChatRequest {
+  return withModelParams(toChatRequest(m.req, { target: profileOf(m.config, d), warn: ctx.warn, sealer: m.sealer }), d.model);
 }
 
 /**
@@ -86,7 +95,7 @@ export function streamMessage(m: MessagesContext): TargetCall<ReadableStream<Uin
       const body = await provider.nativeStream(native, d, ctx);
       return forwardNativeStream(body, { publicModel: ctx.publicModel, meter: ctx.meter, maxEventBytes: ctx.maxResponseBytes });
     }
-    const chat = toChatRequest(m.req, { target: profileOf(m.config, d), warn: ctx.warn, sealer: m.sealer });
+    const chat = chatFor(m, d, ctx);
     chat.stream = true;
     const translator = createMessagesStreamTranslator({
       requestId: ctx.requestId,

@@ -31,7 +31,7 @@ export function convertSystem(system: MessagesRequest["system"], ctx: MessageCon
   if (system === undefined) return [];
   if (typeof system === "string") return system.length > 0 ? [{ role: "system", content: system }] : [];
   const parts = textParts(system, "system", ctx, seen);
-  return parts.length > 0 ? [{ role: "system", content: parts }] : [];
+  return parts.length > 0 ? [simplify({ role: "system", content: parts })] : [];
 }
 
 function textParts(blocks: TextBlock[], at: string, ctx: MessageContext, seen: { cache: boolean }): Part[] {
@@ -45,8 +45,20 @@ function textParts(blocks: TextBlock[], at: string, ctx: MessageContext, seen: {
   return out;
 }
 
+/** One plain text part as a string: what every chat server takes (some older ones take nothing else). */
+export function simplify(m: ChatMessage): ChatMessage {
+  const c = m.content;
+  if (!Array.isArray(c) || c.length !== 1) return m;
+  const only = c[0] as Part;
+  return only.type === "text" && only.cache_control === undefined ? { ...m, content: only.text } : m;
+}
+
 /** Every message, in order; a user turn with tool results becomes tool messages, then the rest of the turn. */
 export function convertMessages(messages: MessageParam[], ctx: MessageContext, seen: { cache: boolean }): ChatMessage[] {
+  return convertAll(messages, ctx, seen).map(simplify);
+}
+
+function convertAll(messages: MessageParam[], ctx: MessageContext, seen: { cache: boolean }): ChatMessage[] {
   const out: ChatMessage[] = [];
   messages.forEach((m, i) => {
     const at = `messages.${i}`;

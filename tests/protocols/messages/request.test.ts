@@ -64,7 +64,8 @@ describe("Claude Code's request, translated", () => {
       { type: "text", text: "You are Claude Code, Anthropic's official CLI for Claude." },
       { type: "text", text: "You are an interactive CLI tool that helps users with software engineering tasks." },
     ]);
-    expect(chat.messages[2]!.content).toEqual([{ type: "text", text: "The model gpt-4o is not a Claude model; tool use follows the definitions given." }]);
+    // A single text part goes as a plain string, which every chat server takes.
+    expect(chat.messages[2]!.content).toBe("The model gpt-4o is not a Claude model; tool use follows the definitions given.");
     // Nothing OpenAI refuses: no cache_control on any part, no reasoning_effort for gpt-4o.
     expect(JSON.stringify(chat)).not.toContain("cache_control");
     expect(chat.reasoning_effort).toBeUndefined();
@@ -195,7 +196,7 @@ describe("content blocks", () => {
       OPENAI,
     );
     expect(chat.messages).toEqual([
-      { role: "user", content: [{ type: "text", text: "read both" }] },
+      { role: "user", content: "read both" },
       {
         role: "assistant",
         content: "Reading.",
@@ -213,7 +214,7 @@ describe("content blocks", () => {
   test("a file_id image is Anthropic's alone (400), an unknown block is dropped and named", () => {
     expect(thrown(() => translate(base({ messages: [{ role: "user", content: [{ type: "image", source: { type: "file", file_id: "f1" } }] }] }), OPENAI)).param).toBe("messages.0.content.0.source");
     const { chat, params } = translate(base({ messages: [{ role: "user", content: [{ type: "container_upload", file_id: "f" }, { type: "text", text: "x" }] }] }), OPENAI);
-    expect(chat.messages[0]!.content).toEqual([{ type: "text", text: "x" }]);
+    expect(chat.messages[0]!.content).toBe("x");
     expect(params).toEqual(["messages.0.content.0.type"]);
   });
 });
