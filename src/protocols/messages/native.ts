@@ -2,6 +2,7 @@
 import type { Usage } from "../../openai/schemas.ts";
 import { GatewayError, upstreamFailed } from "../../openai/errors.ts";
 import { DEFAULT_MAX_EVENT_SIZE, sseEvents } from "../../openai/sse.ts";
+import { mapAnthropicStreamError } from "../../providers/anthropic/errors.ts";
 import { mergeUsage, toUsage, type AnthropicUsage } from "../../providers/anthropic/response.ts";
 import { addDelivered, deliveredTokens, type StreamMeter } from "../../providers/meter.ts";
 import type { Warn } from "../../providers/types.ts";
@@ -66,6 +67,8 @@ export function forwardNativeStream(body: ReadableStream<Uint8Array>, opts: Nati
   const usage: AnthropicUsage = {};
   let finalUsage = false;
   let finished = false;
+  /** The provider's own error event, as a gateway failure (its type kept: an overload may fail over). */
+  let errorEvent: GatewayError | undefined;
   const meter = opts.meter;
   /** The usage to account when the provider's final count never came: what it said of the input, and what was delivered. */
   const settleEstimate = () => {
@@ -75,7 +78,11 @@ export function forwardNativeStream(body: ReadableStream<Uint8Array>, opts: Nati
   const finish = (failure?: GatewayError) => {
     if (finished) return;
     finished = true;
-    if (failure) meter.failed = true;
+    if (failure && failure.kind !== "client_closed") {
+      // Read by routing: an error as the very first event still fails over to the next deployment.
+      meter.failed = true;
+      meter.failure ??= failure;
+    }
     settleEstimate();
     opts.onEnd?.(failure);
   };
@@ -90,6 +97,7 @@ export function forwardNativeStream(body: ReadableStream<Uint8Array>, opts: Nati
     }
     const type = typeof ev?.type === "string" ? ev.type : (name ?? "");
     if (!ev) return [frame(name, data), type];
+    if (type === "error") errorEvent = mapAnthropicStreamError(ev);
     switch (type) {
       case "message_start": {
         const msg = isObj(ev.message) ? ev.message : {};
@@ -133,7 +141,7 @@ export function forwardNativeStream(body: ReadableStream<Uint8Array>, opts: Nati
             }
             if (type === "error") {
               // Already an Anthropic error event: forwarded as it is, and the stream ends there.
-              finish(upstreamFailed("The provider's stream ended with an error event."));
+              finish(errorEvent ?? upstreamFailed("The provider's stream ended with an error event."));
               c.close();
               void events.return(undefined).catch(() => {});
               return;

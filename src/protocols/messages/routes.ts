@@ -67,8 +67,9 @@ async function handleMessages(call: ModelCall, request: Request): Promise<Respon
   const stream = req.stream === true;
   call.resolve(req.model, stream);
   call.requested({ max_tokens: req.max_tokens, temperature: req.temperature, top_p: req.top_p, stream });
-  await call.admit(messagesSizing(req, req.max_tokens));
-  const m: MessagesContext = { req, raw, headers: forwardedHeaders(request.headers), sealer: sealerFor(call.deps.config), config: call.deps.config };
+  const sizing = messagesSizing(req, req.max_tokens);
+  await call.admit(sizing);
+  const m: MessagesContext = { req, raw, headers: forwardedHeaders(request.headers), sealer: sealerFor(call.deps.config), config: call.deps.config, inputTokens: () => sizing.promptTokens() };
   if (!stream) {
     const routed = await call.whole(wholeMessage(m));
     return call.answer(routed, JSON.stringify(routed.result.body), routed.result.usage);

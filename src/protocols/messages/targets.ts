@@ -36,6 +36,8 @@ export interface MessagesContext {
   headers: Record<string, string>;
   sealer: Sealer;
   config: Config;
+  /** The prompt's tokens as the gateway counts them, once per request (the sizing's count, when it made one). */
+  inputTokens?: () => number;
 }
 
 /** The deployment as the translation sees it: its provider's kind and name, its model, its output cap. */
@@ -104,7 +106,7 @@ export function streamMessage(m: MessagesContext): TargetCall<ReadableStream<Uin
       sealer: m.sealer,
       thinking: wantsThinking(m.req),
       omitThinkingText: omitsThinkingText(m.req),
-      inputTokens: inputTokensOf(m.req),
+      inputTokens: m.inputTokens?.() ?? inputTokensOf(m.req),
     });
     const chatStream = await provider.stream(chat, d, ctx);
     return pipeChatToMessages(chatStream, translator, { maxEventBytes: ctx.maxResponseBytes, onEnd: (f) => failed(ctx, f) });

@@ -4,9 +4,6 @@ import { readJson, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, Provider } from "../types.ts";
 import { mapAnthropicError } from "./errors.ts";
 
-/** Client headers a passthrough forwards (lower-case): the API version the body is written for, and its betas. */
-export const FORWARDED_HEADERS = ["anthropic-version", "anthropic-beta"] as const;
-
 /** Several beta lists (the provider's configured one, the client's) as one, each flag once. */
 export function mergeBetas(...lists: (string | undefined)[]): string | undefined {
   const flags: string[] = [];

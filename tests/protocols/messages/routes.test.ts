@@ -97,6 +97,13 @@ describe("passthrough to Anthropic", () => {
   });
 });
 
+test("Claude's stream opening with an overloaded error event: still before the first byte, so the next target answers", async () => {
+  claude.reply({ kind: "events", events: [{ type: "error", error: { type: "overloaded_error", message: "Overloaded" } }] });
+  const res = await post("/v1/messages", ask("claude-then-gpt", { stream: true }));
+  expect(res.headers.get("x-switchboard-deployment")).toBe("oa/gpt-4o");
+  expectValidMessageStream(parseAnthropicSse(await res.text()), { model: "claude-then-gpt" });
+});
+
 describe("streams that fail or are left", () => {
   test("an OpenAI-type stream cut mid-answer ends with event: error", async () => {
     const res = await post("/v1/messages", ask("reset", { stream: true }));
