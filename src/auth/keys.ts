@@ -39,8 +39,11 @@ const hex = (b: Uint8Array): string => Buffer.prototype.toString.call(b as Buffe
 export interface KeyRing {
   /** Whether any key exists, in the config or the store (without keys the gateway only serves loopback, unauthenticated). */
   readonly enabled: boolean;
-  /** Resolves the Authorization header to a principal, or throws the 401. */
-  authenticate(authorization: string | null): Principal;
+  /**
+   * Resolves the Authorization header to a principal, or throws the 401. `apiKey` is a key sent in a header of its
+   * own (Anthropic's `x-api-key`), used when there is no Authorization header.
+   */
+  authenticate(authorization: string | null, apiKey?: string | null): Principal;
   /** The config keys' principals, in config order. */
   configured(): readonly Principal[];
   /**
@@ -109,10 +112,11 @@ export function buildKeyRing(config: Config): KeyRing {
       rebuild();
       required ||= byHash.size > 0;
     },
-    authenticate(authorization) {
+    authenticate(authorization, apiKey) {
       if (!required) return ANONYMOUS;
-      if (!authorization) throw unauthorized("Missing API key. Send it as 'Authorization: Bearer <key>'.");
-      const token = bearerToken(authorization);
+      const viaHeader = !authorization && apiKey ? apiKey.trim() : null;
+      if (!authorization && !viaHeader) throw unauthorized("Missing API key. Send it as 'Authorization: Bearer <key>'.");
+      const token = viaHeader || bearerToken(authorization);
       if (!token) throw unauthorized("Malformed Authorization header. Send it as 'Authorization: Bearer <key>'.");
       const digest = sha256(token);
       const hit = byHash.get(hex(digest));

@@ -13,7 +13,10 @@ export type AuthHook = (ctx: { request: Request }) => void;
  * Deciding authentication from our own parse of `request.url` beside Elysia's routing lets the two disagree (Elysia
  * once routed `/zz/v1/models` as `/v1/models` for a short Host); a hook on the route cannot disagree with it.
  */
-export function requireKey(keys: KeyRing): AuthHook {
+export function requireKey(keys: KeyRing, opts: { apiKeyHeader?: string } = {}): AuthHook {
+  const header = opts.apiKeyHeader;
+  // Anthropic's clients send the key as `x-api-key` (Claude Code, the SDKs); a bearer token is taken first either way.
+  if (header) return ({ request }) => void (stateOf(request)!.principal = keys.authenticate(request.headers.get("authorization"), request.headers.get(header)));
   return ({ request }) => {
     stateOf(request)!.principal = keys.authenticate(request.headers.get("authorization"));
   };

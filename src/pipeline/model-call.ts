@@ -41,6 +41,8 @@ interface Outcome {
   keepReservation?: boolean;
   error?: string;
   ttfbMs?: number | null;
+  /** Answered by the gateway itself (count_tokens counted locally): no provider was called, so no usage event. */
+  local?: boolean;
 }
 
 const calls = new WeakMap<Request, ModelCall>();
@@ -244,6 +246,14 @@ export class ModelCall implements CallFinisher {
     return new Response(body, { headers });
   }
 
+  /** Sends an answer the gateway made itself without calling a provider (count_tokens counted locally). */
+  answerLocal(body: string, contentType = "application/json"): Response {
+    const headers = this.headers();
+    headers["content-type"] = contentType;
+    this.finish({ status: 200, estimated: null, local: true });
+    return new Response(body, { headers });
+  }
+
   /**
    * Sends an opened stream (already in the client's event format) and finishes the call when it ends, breaks or the
    * client leaves. `transform` edits the bytes on their way out (a client that asked for no usage chunk).
@@ -310,7 +320,7 @@ export class ModelCall implements CallFinisher {
     const reported = o.reported ?? null;
     const counts = reported ? countsOf(reported) : (o.estimated ?? null);
     // No event without a valid key (the auth refusal itself is counted in metrics and the log).
-    const cost = this.s.principal ? this.usage.finish(o.status, counts ?? (o.keepReservation ? this.promptOnly() : null), reported ? "provider" : "estimated", o.ttfbMs ?? null) : null;
+    const cost = this.s.principal && !o.local ? this.usage.finish(o.status, counts ?? (o.keepReservation ? this.promptOnly() : null), reported ? "provider" : "estimated", o.ttfbMs ?? null) : null;
     const admission = this.admission;
     if (admission) {
       if (o.keepReservation) admission.settle(null, null);

@@ -4,7 +4,7 @@
 const CONTRACTION = String.raw`(?:'(?:[sS]|[dD]|[mM]|[tT]|[lL][lL]|[vV][eE]|[rR][eE]))?`;
 
 /**
- * tiktoken's o200k_base pattern as gpt-tokenizer writes it for JavaScript's regex engine (tests/tokenizer.test.ts
+ * tiktoken's o200k_base pattern as gpt-tokenizer writes it for JavaScript's regex engine (tests/limits/tokenizer.test.ts
  * checks that it is character for character the same): words with their case run and optional contraction, numbers
  * in threes, punctuation runs with their trailing newlines or slashes, then the whitespace rules. Note that in
  * JavaScript `\s` also matches U+FEFF, which tiktoken's engine does not; we follow gpt-tokenizer.

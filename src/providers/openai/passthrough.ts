@@ -11,7 +11,7 @@ import type { Usage } from "../../openai/schemas.ts";
 // falls inside a UTF-8 sequence) is searched natively for what matters, and sent on as the provider's own bytes
 // unless a `model` must be rewritten. Quote and backslash bytes never occur inside a multi-byte character either,
 // so JSON strings can be delimited on bytes. Valid UTF-8 comes out exactly as a decode–rewrite–encode would have
-// made it (tests/openai-passthrough.test.ts holds that reference); invalid bytes pass as they came.
+// made it (tests/providers/openai/passthrough.test.ts holds that reference); invalid bytes pass as they came.
 const utf8 = new TextEncoder();
 // Only whole pieces are decoded (never a stream), so one decoder serves every stream.
 const decoder = new TextDecoder();
