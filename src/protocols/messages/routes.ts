@@ -1,8 +1,7 @@
 // POST /messages and /messages/count_tokens: read and validate Anthropic's request, run it on the pipeline, answer in Anthropic's dialect.
 import { Elysia } from "elysia";
 import type { KeyRing } from "../../auth/keys.ts";
-import { stateOf } from "../../http/request-state.ts";
-import { GatewayError, unauthorized } from "../../openai/errors.ts";
+import { requireKey } from "../../http/auth.ts";
 import type { ModelDeps } from "../../pipeline/deps.ts";
 import type { ErrorDialect } from "../../pipeline/dialect.ts";
 import { beginModelCall, callOf, type ModelCall } from "../../pipeline/model-call.ts";
@@ -10,35 +9,18 @@ import { encodeAnthropicStreamError, toAnthropicErrorResponse } from "./errors.t
 import { CountTokensRequestSchema, MessagesRequestSchema } from "./schema.ts";
 import { sealerFor } from "./secret.ts";
 import { messagesSizing } from "./sizing.ts";
+import { countTokensLocally } from "./count.ts";
 import { countTokens, forwardedHeaders, streamMessage, wholeMessage, type MessagesContext } from "./targets.ts";
 import { parseCountTokensRequest, parseMessagesRequest } from "./validate.ts";
 
 /** Anthropic's: every failure on these routes, before or after the first byte. */
 export const ANTHROPIC_ERRORS: ErrorDialect = { response: (err, headers) => toAnthropicErrorResponse(err, headers), streamError: encodeAnthropicStreamError };
 
-/**
- * Anthropic's clients send the key as `x-api-key` (ANTHROPIC_API_KEY) or as a bearer token (ANTHROPIC_AUTH_TOKEN).
- * Attached to the routes, like every key check, so it runs for whichever route matched.
- */
-export function requireAnthropicKey(keys: KeyRing) {
-  return ({ request }: { request: Request }): void => {
-    const apiKey = request.headers.get("x-api-key");
-    const authorization = request.headers.get("authorization") ?? (apiKey ? `Bearer ${apiKey}` : null);
-    try {
-      stateOf(request)!.principal = keys.authenticate(authorization);
-    } catch (err) {
-      if (err instanceof GatewayError && err.kind === "unauthorized") {
-        throw unauthorized(authorization ? "Invalid API key." : "Missing API key. Send it as 'x-api-key: <key>' or 'Authorization: Bearer <key>'.");
-      }
-      throw err;
-    }
-  };
-}
-
 const doc = (schema: object) => ({ required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(schema)) as object } } });
 
 export function messagesRoutes(prefix: string, current: () => ModelDeps, keys: KeyRing) {
-  const auth = requireAnthropicKey(keys);
+  // Anthropic's clients send the key as x-api-key (ANTHROPIC_API_KEY) or as a bearer token (ANTHROPIC_AUTH_TOKEN).
+  const auth = requireKey(keys, { apiKeyHeader: "x-api-key" });
   return new Elysia({ name: `api.messages${prefix}`, prefix })
     .post("/messages", ({ request, server }) => handleMessages(callOf(request, server), request), {
       beforeHandle: [beginModelCall("messages", current, ANTHROPIC_ERRORS), auth],
@@ -80,13 +62,20 @@ async function handleMessages(call: ModelCall, request: Request): Promise<Respon
 /** Counting reads the prompt but produces nothing: the event records the call with no tokens and no cost. */
 const NOTHING_USED = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
+/**
+ * Asked of the provider where it counts (Anthropic-type; the call then has its usage event, with no tokens), else
+ * counted by the gateway's tokenizer and answered without a provider (no usage event: no model was called).
+ */
 async function handleCountTokens(call: ModelCall, request: Request): Promise<Response> {
   const raw = await call.readJson();
   call.asked(raw.model, false);
   const req = parseCountTokensRequest(raw);
-  call.resolve(req.model, false);
+  const route = call.resolve(req.model, false);
   // Rate limits only: a count is never charged to a budget.
   await call.admit(messagesSizing(req, 0), { budget: false });
+  if (!(route.provider.speaks?.("messages", route.deployment) && route.provider.countTokens)) {
+    return call.answerLocal(JSON.stringify({ input_tokens: countTokensLocally(req) }));
+  }
   const routed = await call.whole(countTokens({ req, raw, headers: forwardedHeaders(request.headers), sealer: sealerFor(call.deps.config), config: call.deps.config }));
   return call.answer(routed, JSON.stringify({ input_tokens: routed.result }), NOTHING_USED);
 }
