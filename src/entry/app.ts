@@ -10,6 +10,7 @@ import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf
 import type { Router, RoutingDeps } from "../routing/router.ts";
 import { chatRoutes } from "../protocols/chat/routes.ts";
 import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
+import { messagesRoutes } from "../protocols/messages/routes.ts";
 import { modelRoutes } from "../protocols/models/routes.ts";
 import { healthRoutes } from "../ops/health.ts";
 import { adminRoutes } from "../control/providers-health.ts";
@@ -219,7 +220,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(chatRoutes("/v1", chatDeps, auth))
     .use(chatRoutes("/api/v1", chatDeps, auth))
     .use(embeddingsRoutes("/v1", chatDeps, auth))
-    .use(embeddingsRoutes("/api/v1", chatDeps, auth));
+    .use(embeddingsRoutes("/api/v1", chatDeps, auth))
+    .use(messagesRoutes("/v1", chatDeps, keys))
+    .use(messagesRoutes("/api/v1", chatDeps, keys));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({
