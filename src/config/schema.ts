@@ -249,6 +249,18 @@ export const ResponsesSchema = T.Object(
   closed,
 );
 
+/** The Messages API (protocols/messages/). */
+export const MessagesSchema = T.Object(
+  {
+    /**
+     * The secret that seals the thinking signatures the gateway makes for translated models; at least 32 characters,
+     * the same on every instance. Absent: derived from the config's own secrets (provider keys, client keys, admin key).
+     */
+    seal_secret: T.Optional(T.String({ minLength: 32 })),
+  },
+  closed,
+);
+
 /** GET /metrics (observability/metrics.ts). */
 export const MetricsSchema = T.Object(
   {
@@ -292,6 +304,7 @@ export const ConfigSchema = T.Object(
     store: T.Optional(StoreSchema),
     usage: T.Optional(UsageSchema),
     responses: T.Optional(ResponsesSchema),
+    messages: T.Optional(MessagesSchema),
     metrics: T.Optional(MetricsSchema),
     telemetry: T.Optional(TelemetrySchema),
   },
@@ -312,6 +325,7 @@ export interface Config {
   store: Static<typeof StoreSchema>;
   usage: Static<typeof UsageSchema>;
   responses: Static<typeof ResponsesSchema>;
+  messages: Static<typeof MessagesSchema>;
   metrics: Static<typeof MetricsSchema>;
   telemetry: Static<typeof TelemetrySchema>;
   /** Where it came from, for the start-up banner. */

@@ -12,6 +12,7 @@ import { chatRoutes } from "../protocols/chat/routes.ts";
 import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
 import { responsesRoutes } from "../protocols/responses/routes.ts";
 import { createResponsesService } from "../protocols/responses/service.ts";
+import { messagesRoutes } from "../protocols/messages/routes.ts";
 import { modelRoutes } from "../protocols/models/routes.ts";
 import { healthRoutes } from "../ops/health.ts";
 import { adminRoutes } from "../control/providers-health.ts";
@@ -225,7 +226,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(embeddingsRoutes("/v1", chatDeps, auth))
     .use(embeddingsRoutes("/api/v1", chatDeps, auth))
     .use(responsesRoutes("/v1", chatDeps, auth, responses))
-    .use(responsesRoutes("/api/v1", chatDeps, auth, responses));
+    .use(responsesRoutes("/api/v1", chatDeps, auth, responses))
+    .use(messagesRoutes("/v1", chatDeps, keys))
+    .use(messagesRoutes("/api/v1", chatDeps, keys));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({

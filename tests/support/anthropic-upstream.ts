@@ -99,7 +99,8 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       }
       requests.push({ method: req.method, path: url.pathname, headers: Object.fromEntries(req.headers), body });
 
-      if (req.method !== "POST" || url.pathname !== "/v1/messages") return errorResponse(404, "not_found_error", "Not Found", reqId);
+      const counting = url.pathname === "/v1/messages/count_tokens";
+      if (req.method !== "POST" || (url.pathname !== "/v1/messages" && !counting)) return errorResponse(404, "not_found_error", "Not Found", reqId);
       // The API takes the key as x-api-key or (newer SDKs) as a bearer token.
       const key = req.headers.get("x-api-key") ?? req.headers.get("authorization")?.replace(/^Bearer /, "");
       if (key !== apiKey) return errorResponse(401, "authentication_error", "invalid x-api-key", reqId);
@@ -107,6 +108,12 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       if (!version) return errorResponse(400, "invalid_request_error", "anthropic-version: header is required", reqId);
       if (typeof body !== "object" || body === null) return errorResponse(400, "invalid_request_error", "There was an error parsing the body of your request", reqId);
       const b = body as Record<string, unknown>;
+      if (counting) {
+        // count_tokens takes no max_tokens (and refuses one), and counts the prompt: system, messages, tools.
+        if ("max_tokens" in b || "stream" in b) return errorResponse(400, "invalid_request_error", `${"max_tokens" in b ? "max_tokens" : "stream"}: Extra inputs are not permitted`, reqId);
+        if (typeof b.model !== "string" || !Array.isArray(b.messages)) return errorResponse(400, "invalid_request_error", "messages: Field required", reqId);
+        return Response.json({ input_tokens: tokens([b.system, b.messages, b.tools]) }, { headers: { "request-id": reqId } });
+      }
       const problem = validate(b, version);
       if (problem) return errorResponse(400, "invalid_request_error", problem, reqId);
 

@@ -39,6 +39,11 @@ export interface OpenAIUpstream {
   script: (number | string)[];
   /** Milliseconds to wait before answering every request. */
   delayMs: number;
+  /**
+   * Scripts the model (clients that drive a tool loop, e.g. Claude Code): when set and it returns an answer for a
+   * request, that answer is given — a tool call or text — instead of the default one.
+   */
+  respond?: (body: Record<string, unknown>) => ScriptedAnswer | undefined;
   /** Resolves when `n` calls have been seen aborted (or rejects after `ms`). */
   waitForAbort(n?: number, ms?: number): Promise<void>;
   stop(): Promise<void>;
@@ -105,6 +110,12 @@ function endlessLine(size: number, signal: AbortSignal): ReadableStream<Uint8Arr
   });
 }
 
+/** What a scripted model says: a call of one tool (arguments as the JSON string OpenAI sends), or text. */
+export interface ScriptedAnswer {
+  toolCall?: { name: string; arguments: string };
+  text?: string;
+}
+
 interface Msg {
   role: string;
   content?: unknown;
@@ -120,7 +131,7 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
   };
   let seq = 0;
   const script: (number | string)[] = [];
-  const self = { delayMs: 0 };
+  const self: { delayMs: number; respond?: OpenAIUpstream["respond"] } = { delayMs: 0 };
 
   const server = Bun.serve({
     port: 0,
@@ -187,6 +198,7 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
         return new Response("gone", { status: 499 });
       }
 
+      const scripted = self.respond?.(body);
       const messages = (body.messages as Msg[]) ?? [];
       const last = messages[messages.length - 1];
       const tools = body.tools as { function: { name: string } }[] | undefined;
@@ -195,13 +207,19 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       const lastText = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
       // Structured outputs as OpenAI answers them: JSON text matching json_schema.schema (an object for json_object).
       const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
-      const answer =
-        rf?.type === "json_schema" ? JSON.stringify(sampleFor(rf.json_schema?.schema, rf.json_schema?.schema)) : rf?.type === "json_object" ? "{}" : last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      const answer = scripted?.text ??
+        (rf?.type === "json_schema" ? JSON.stringify(sampleFor(rf.json_schema?.schema, rf.json_schema?.schema)) : rf?.type === "json_object" ? "{}" : last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`);
       // o-series and gpt-5 refuse max_tokens, as OpenAI does: "Use 'max_completion_tokens' instead."
       if (/^(o\d|gpt-5)/.test(model) && body.max_tokens !== undefined) {
         return new Response(errorBody("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter", "max_tokens"), { status: 400, headers: { "content-type": "application/json", ...rid } });
       }
-      const toolCall = wantsTool ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } } : null;
+      const toolCall = scripted
+        ? scripted.toolCall
+          ? { id: `call_${seq}abc`, type: "function", function: scripted.toolCall }
+          : null
+        : wantsTool
+          ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } }
+          : null;
 
       if (!body.stream) {
         if (model === "recorded") return Response.json({ ...RECORDED_TEXT_JSON }, { headers: rid });
@@ -327,6 +345,12 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     script,
     get delayMs() {
       return self.delayMs;
+    },
+    get respond() {
+      return self.respond;
+    },
+    set respond(f) {
+      self.respond = f;
     },
     set delayMs(ms: number) {
       self.delayMs = ms;
