@@ -8,7 +8,7 @@ import type { CallContext, Deployment, NativeRequest, Provider } from "../../pro
 import { completionToResponse } from "./from-chat.ts";
 import { newResponseKey } from "./ids.ts";
 import { nativeBody } from "./native-input.ts";
-import { nativeJson, nativeStream } from "./native.ts";
+import { chatUsage, nativeJson, nativeStream } from "./native.ts";
 import { createOutputBuilder, type OutputContext, type OutputResult } from "./output.ts";
 import type { ResponsesRequest } from "./schema.ts";
 import type { ResponsesService } from "./service.ts";
@@ -117,10 +117,13 @@ export async function handleCreate(call: ModelCall, rs: ResponsesService): Promi
   };
 
   if (!stream) {
-    type Whole = { native: Record<string, unknown>; provider: string } | { result: OutputResult; usage: Usage | null };
+    type Whole = { native: Record<string, unknown>; provider: string; usage: Usage | null } | { result: OutputResult; usage: Usage | null };
     const routed = await call.whole<Whole>(async (p, d, ctx) => {
       checkPin(p, d);
-      if (native(p, d)) return { native: nativeJson(await p.nativeComplete!(nativeRequest(), d, ctx), req.model, ctx), provider: p.name };
+      if (native(p, d)) {
+        const answer = await p.nativeComplete!(nativeRequest(), d, ctx);
+        return { native: nativeJson(answer, req.model, ctx), provider: p.name, usage: chatUsage(answer.usage) };
+      }
       const t = translated(ctx);
       const completion = await p.complete({ ...t.chat, stream: false }, d, ctx);
       return { result: completionToResponse(completion, output(t)), usage: completion.usage ?? null };
@@ -128,7 +131,7 @@ export async function handleCreate(call: ModelCall, rs: ResponsesService): Promi
     const r = routed.result;
     if ("native" in r) {
       if (typeof r.native.id === "string") await recordNative(r.native.id, r.provider);
-      return call.answer(routed, JSON.stringify(r.native), call.context.meter.usage);
+      return call.answer(routed, JSON.stringify(r.native), r.usage);
     }
     await save(r.result);
     return call.answer(routed, JSON.stringify(r.result.response), r.usage);

@@ -74,8 +74,13 @@ describe("native passthrough", () => {
   });
 
   test("Azure: the v1 Responses surface, api-key auth, the deployment name as the model", async () => {
-    const r = await a.responses.create({ model: "gpt-azure", input: "hi azure" });
+    const r = await a.responses.create({ model: "gpt-azure", input: "hi azure" }, { headers: { "x-request-id": "native-json-usage" } });
     expect(r.model).toBe("gpt-azure");
+    const page = await eventually(
+      () => w.store.listEvents({ limit: 50 }),
+      (p) => p.rows.some((e) => e.requestId === "native-json-usage"),
+    );
+    expect(page.rows.find((e) => e.requestId === "native-json-usage")).toMatchObject({ endpoint: "responses", stream: false, promptTokens: 19, completionTokens: 10, usageSource: "provider" });
     const sent = w.openai.calls.at(-1)!;
     expect(sent.path).toBe("/openai/v1/responses");
     expect(sent.headers["api-key"]).toBe(w.openai.apiKey);
