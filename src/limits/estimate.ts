@@ -96,9 +96,11 @@ const byteLength = (s: string) => Buffer.byteLength(s);
 /**
  * An upper bound of the prompt for a budget reservation, without the tokenizer: every byte that goes upstream (message
  * text, names, tool calls and their ids, reasoning blocks, files; tools, legacy functions, response_format schemas and
- * every other field) at UTF-8 bytes / 3 — English runs about 4–5 bytes a token, CJK about 3 — plus framing and a fixed
- * bound per image. Tokenising every budgeted request would cost more than the rest of the request; the reservation is
- * replaced by the provider's real usage afterwards, so it only has to be never too small.
+ * every other field) at one token per UTF-8 byte — no provider's tokenizer makes more (byte-level BPE and SentencePiece
+ * with byte fallback spend at least a byte a token), whatever the text — plus framing and a fixed bound per image.
+ * English runs 4–5 bytes a token, so this reserves about four times what an ordinary prompt costs; the reservation is
+ * replaced by the provider's real usage afterwards. A fraction of the bytes would be cheaper to reserve, and wrong
+ * for text crafted to tokenise badly (digits and punctuation run 1–2 bytes a token).
  */
 export function boundPromptTokens(req: ChatRequest): number {
   let bytes = 0;
@@ -123,7 +125,7 @@ export function boundPromptTokens(req: ChatRequest): number {
     if (typeof v === "string") bytes += byteLength(v);
     else if (typeof v === "object" && v !== null) bytes += byteLength(JSON.stringify(v));
   }
-  return fixed + Math.ceil(bytes / 3);
+  return fixed + bytes;
 }
 
 /** The completion allowance: what the client capped it at, else the configured default. */

@@ -59,12 +59,12 @@ function inputTokens(req: EmbeddingsRequest): number {
   return (input as (string | number[])[]).reduce<number>((n, x) => n + (typeof x === "string" ? countTextTokens(x) : x.length), 0);
 }
 
-/** Upper bound without the tokenizer: a token is at least one UTF-8 byte per three (see boundPromptTokens). */
+/** Upper bound without the tokenizer: a token is at least one UTF-8 byte (see boundPromptTokens), plus one per text. */
 function inputBound(req: EmbeddingsRequest): number {
   const input = req.input;
-  if (typeof input === "string") return Math.ceil(Buffer.byteLength(input) / 3) + 1;
+  if (typeof input === "string") return Buffer.byteLength(input) + 1;
   if (input.length > 0 && typeof input[0] === "number") return input.length;
-  return (input as (string | number[])[]).reduce<number>((n, x) => n + (typeof x === "string" ? Math.ceil(Buffer.byteLength(x) / 3) + 1 : x.length), 0);
+  return (input as (string | number[])[]).reduce<number>((n, x) => n + (typeof x === "string" ? Buffer.byteLength(x) + 1 : x.length), 0);
 }
 
 /** Embeddings have no output: only their input is reserved and charged. */

@@ -1,5 +1,6 @@
 // A fixture Anthropic Messages API on port 0: real wire format (JSON, named SSE events, error bodies), scripted replies.
 import { sampleFor } from "./json-sample.ts";
+import { greedyTokens } from "./greedy.ts";
 export type SpecBlock =
   | { type: "text"; text: string }
   | { type: "tool_use"; id?: string; name: string; input: Record<string, unknown> }
@@ -45,6 +46,18 @@ export interface AnthropicUpstream {
   reply(...replies: Reply[]): void;
   fallback: (body: Record<string, unknown>) => Reply;
   stop(): Promise<void>;
+}
+
+/**
+ * Claude using every token max_tokens allows, thinking included (its thinking share is the budget it was given):
+ * set as `fallback` for a greedy model. Anthropic requires max_tokens, so there is always a cap.
+ */
+export function greedyClaude(body: Record<string, unknown>): Reply {
+  const max = greedyTokens(body.max_tokens);
+  const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
+  const thought = thinking?.type === "enabled" ? Math.min(thinking.budget_tokens ?? 0, max - 1) : thinking?.type === "adaptive" ? Math.floor(max / 2) : 0;
+  const content: SpecBlock[] = [...(thought > 0 ? [{ type: "thinking" as const, thinking: "Thinking as long as I may.", signature: "sig-greedy" }] : []), { type: "text", text: "all the words I am allowed" }];
+  return { kind: "message", message: { content, stop_reason: "max_tokens", usage: { input_tokens: 19, output_tokens: max, ...(thought > 0 ? { thinking_tokens: thought } : {}) } } };
 }
 
 export const text = (t: string, extra: Partial<MessageSpec> = {}): Reply => ({ kind: "message", message: { content: [{ type: "text", text: t }], ...extra } });

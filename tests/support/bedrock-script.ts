@@ -1,4 +1,5 @@
 // What the fake Bedrock answers: Bedrock's request rules (ValidationException texts) and scripted Converse / Claude replies.
+import { greedyTokens, isGreedy } from "./greedy.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -63,6 +64,11 @@ export interface ConverseReply {
  * documents. Claude with thinking asked for thinks first, with a signature.
  */
 export function converseReply(model: string, body: Obj, seq: number): ConverseReply {
+  if (isGreedy(model)) {
+    // Every token maxTokens allows (reasoning included), or GREEDY_UNCAPPED without one.
+    const out = greedyTokens(isObj(body.inferenceConfig) ? body.inferenceConfig.maxTokens : undefined);
+    return { text: "all the words I am allowed", stopReason: "max_tokens", usage: { inputTokens: 19, outputTokens: out, totalTokens: 19 + out } };
+  }
   const messages = arr(body.messages);
   const last = arr(messages[messages.length - 1]?.content);
   const inputTokens = JSON.stringify(body.messages).length >> 4;
@@ -130,6 +136,10 @@ export function converseEvents(reply: ConverseReply): [string, Obj][] {
 
 /** Claude's own Messages answer (InvokeModel), for a body in Anthropic's shape: the same scripting, Anthropic's words. */
 export function claudeMessage(model: string, body: Obj, seq: number, where = "Bedrock"): Obj {
+  if (isGreedy(model)) {
+    const out = greedyTokens(body.max_tokens);
+    return { id: `msg_greedy_${seq}`, type: "message", role: "assistant", model, content: [{ type: "text", text: "all the words I am allowed" }], stop_reason: "max_tokens", stop_sequence: null, usage: { input_tokens: 19, output_tokens: out } };
+  }
   const messages = arr(body.messages);
   const lastContent = messages[messages.length - 1]?.content;
   const last = typeof lastContent === "string" ? [{ type: "text", text: lastContent }] : arr(lastContent);

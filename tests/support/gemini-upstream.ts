@@ -14,6 +14,8 @@ import { sampleFor } from "./json-sample.ts";
  * a function call (with a thought signature) when tools are offered and the last turn is the user's text, a
  * reply quoting the function response after one, else an echo of the user text naming any images.
  */
+import { greedyTokens, isGreedy } from "./greedy.ts";
+
 export interface GeminiCall {
   method: string;
   /** Pathname and query, e.g. `/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`. */
@@ -204,6 +206,13 @@ function script(model: string, body: Record<string, unknown>, signature: string,
     usageMetadata: u,
     ...tail,
   });
+  if (isGreedy(model)) {
+    // Thoughts and answer together spend maxOutputTokens (per candidate), half each when thoughts are asked for.
+    const gen = (isObj(body.generationConfig) ? body.generationConfig : {}) as Record<string, unknown>;
+    const total = greedyTokens(gen.maxOutputTokens, gen.candidateCount);
+    const thoughts = isObj(gen.thinkingConfig) ? Math.floor(total / 2) : 0;
+    return [ev([{ text: "all the words I am allowed" }], "MAX_TOKENS", { ...usage(19, total - thoughts), thoughtsTokenCount: thoughts, totalTokenCount: 19 + total })];
+  }
   if (model === "blocked") {
     return [{ promptFeedback: { blockReason: "SAFETY", safetyRatings: SAFETY_OK.map((r, i) => (i === 2 ? { ...r, probability: "HIGH" } : r)) }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 }, ...tail }];
   }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { openAIEmbeddings } from "./embeddings-wire.ts";
 import { sampleFor } from "./json-sample.ts";
 import { RECORDED_REASONING_EVENTS, responsesAnswer, sseFrame } from "./openai-responses-wire.ts";
+import { greedyTokens, isGreedy } from "./greedy.ts";
 
 /**
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
@@ -110,6 +111,31 @@ function endlessLine(size: number, signal: AbortSignal): ReadableStream<Uint8Arr
   });
 }
 
+/**
+ * A model that uses every token it is allowed (a budget's worst case): `max_completion_tokens` (reasoning included,
+ * half of it on o-series and gpt-5) or `max_tokens`, on every choice (tests/support/greedy.ts).
+ */
+function greedy(body: Record<string, unknown>, model: string, id: string, created: number, rid: Record<string, string>): Response {
+  const n = typeof body.n === "number" ? body.n : 1;
+  const completion = greedyTokens(body.max_completion_tokens ?? body.max_tokens, n);
+  const reasoning = /^(o\d|gpt-5)/.test(model) ? Math.floor(completion / 2) : 0;
+  const usage = { prompt_tokens: 19, completion_tokens: completion, total_tokens: 19 + completion, completion_tokens_details: { reasoning_tokens: reasoning } };
+  const text = "all the words I am allowed ";
+  if (!body.stream) {
+    const choices = Array.from({ length: n }, (_, index) => ({ index, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: "length" }));
+    return Response.json({ id, object: "chat.completion", created, model, choices, usage }, { headers: rid });
+  }
+  const base = { id, object: "chat.completion.chunk", created, model };
+  const events = [
+    { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: "length" }] },
+    { ...base, choices: [], usage },
+  ];
+  const bytes = events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("") + "data: [DONE]\n\n";
+  return new Response(bytes, { headers: { "content-type": "text/event-stream", ...rid } });
+}
+
 /** What a scripted model says: a call of one tool (arguments as the JSON string OpenAI sends), or text. */
 export interface ScriptedAnswer {
   toolCall?: { name: string; arguments: string };
@@ -213,6 +239,7 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       if (/^(o\d|gpt-5)/.test(model) && body.max_tokens !== undefined) {
         return new Response(errorBody("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter", "max_tokens"), { status: 400, headers: { "content-type": "application/json", ...rid } });
       }
+      if (isGreedy(model)) return greedy(body, model, id, created, rid);
       const toolCall = scripted
         ? scripted.toolCall
           ? { id: `call_${seq}abc`, type: "function", function: scripted.toolCall }

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportPKCS8, generateKeyPair, jwtVerify, type CryptoKey } from "jose";
 import { vectorFor } from "./embeddings-wire.ts";
+import { greedyTokens, isGreedy } from "./greedy.ts";
 import { googleError } from "./gemini-upstream.ts";
 import { claudeEvents, claudeMessage } from "./bedrock-script.ts";
 
@@ -203,7 +204,14 @@ function gemini(model: string, method: string, body: Obj, url: URL): Response {
   const contents = arr(body.contents);
   if (contents.length === 0 || contents.some((c) => c.role !== "user" && c.role !== "model")) return googleError(400, "Please use a valid role: user, model.");
   const last = arr(contents[contents.length - 1]!.parts);
-  const usageMetadata = { promptTokenCount: JSON.stringify(contents).length >> 4, candidatesTokenCount: 6, totalTokenCount: (JSON.stringify(contents).length >> 4) + 6 };
+  let usageMetadata: Obj = { promptTokenCount: JSON.stringify(contents).length >> 4, candidatesTokenCount: 6, totalTokenCount: (JSON.stringify(contents).length >> 4) + 6 };
+  if (isGreedy(model)) {
+    // Thoughts and answer together spend maxOutputTokens, as on the Gemini API.
+    const gen = isObj(body.generationConfig) ? body.generationConfig : {};
+    const total = greedyTokens(gen.maxOutputTokens, gen.candidateCount);
+    const thoughts = isObj(gen.thinkingConfig) ? Math.floor(total / 2) : 0;
+    usageMetadata = { promptTokenCount: 19, candidatesTokenCount: total - thoughts, thoughtsTokenCount: thoughts, totalTokenCount: 19 + total };
+  }
   const decls = arr(body.tools).flatMap((t) => arr(t.functionDeclarations));
   let parts: Obj[];
   const responses = last.map((p) => p.functionResponse).filter(isObj);

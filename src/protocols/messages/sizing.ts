@@ -26,9 +26,9 @@ export function messagesSizing(req: CountTokensRequest, completion: number, capO
       return most;
     },
     promptTokens: () => (exact >= 0 ? exact : (exact = inputTokensOf(req))),
-    // Every byte that goes upstream (the whole body, not only the prompt fields), at bytes / 3, which leans high
-    // (English runs 4–5 bytes a token): the reservation is replaced by the real usage afterwards.
-    promptBound: () => Math.ceil(Buffer.byteLength(JSON.stringify(req)) / 3) + 3,
+    // Every byte that goes upstream (the whole body, not only the prompt fields) at one token a byte, which no
+    // tokenizer exceeds (see boundPromptTokens): the reservation is replaced by the real usage afterwards.
+    promptBound: () => Buffer.byteLength(JSON.stringify(req)) + 3,
     promptEstimate: () => (exact >= 0 ? exact : Math.ceil(promptJson(req).length / 4)),
   };
 }
