@@ -78,14 +78,12 @@ describe("ownership", () => {
 describe("accounting through the pipeline", () => {
   test("the budget reservation counts the history restored from previous_response_id", async () => {
     const c = sdk(KEY_BUDGET);
-    // ~9 KB: a prompt bound of ~3,000 tokens ($3 reserved), ~2,250 tokens spent ($2.25) by the fixture's count.
+    // ~9 KB: the prompt bound is a token per byte (~$9 reserved of $10), the fixture bills ~2,250 tokens (~$2.25).
     const long = "lorem ipsum dolor sit amet ".repeat(333);
-    const first = (await c.responses.create({ model: "claude", input: long, max_output_tokens: 16 })).id;
-    // The second turn carries the first: ~$6 reserved, ~$4.5 spent; $10 − $6.75 = ~$3.25 left.
-    const prev = (await c.responses.create({ model: "claude", input: long, max_output_tokens: 16, previous_response_id: first })).id;
+    const prev = (await c.responses.create({ model: "claude", input: long, max_output_tokens: 16 })).id;
     // A short question alone still fits what is left of the budget…
     expect((await c.responses.create({ model: "claude", input: "short", max_output_tokens: 16 })).status).toBe("completed");
-    // …but not with the two long turns it would continue (~$6 reserved).
+    // …but not with the long turn it would continue (~$9 reserved, ~$7.7 left).
     const refused = await failure(c.responses.create({ model: "claude", input: "short", max_output_tokens: 16, previous_response_id: prev }));
     expect(refused).toMatchObject({ status: 429, code: "budget_exceeded" });
   });
