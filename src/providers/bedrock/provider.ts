@@ -5,7 +5,7 @@ import { readJson, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
-import { translateEvents } from "../shared/translate-events.ts";
+import { translateEvents } from "../http.ts";
 import { createAuthenticator, type BedrockCredentials } from "./auth.ts";
 import { mapBedrockError } from "./errors.ts";
 import { eventStreamMessages, headerString } from "./eventstream.ts";
