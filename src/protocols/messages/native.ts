@@ -8,8 +8,8 @@ import { addDelivered, deliveredTokens, type StreamMeter } from "../../providers
 import type { Warn } from "../../providers/types.ts";
 import { encodeAnthropicStreamError } from "./errors.ts";
 import { isGatewaySignature } from "./seal.ts";
+import { isObj } from "../../providers/shared/json.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The client's body as a provider that speaks Messages gets it: unchanged, except thinking blocks whose signature the

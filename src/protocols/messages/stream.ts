@@ -2,6 +2,7 @@
 import type { ChatCompletionChunk, FinishReason, Usage } from "../../openai/schemas.ts";
 import { GatewayError, upstreamFailed } from "../../openai/errors.ts";
 import { anthropicUsage, messageId, sealFor, stopReasonOf, thoughtSignatureOf, type AnswerContext } from "./from-chat.ts";
+import { isObj } from "../../providers/shared/json.ts";
 
 /** One Anthropic stream event; its `type` is also the SSE event name. */
 export type AnthropicEvent = { type: string } & Record<string, unknown>;
@@ -35,7 +36,6 @@ interface ToolState {
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"] & { reasoning?: unknown };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** An OpenAI-dialect error event inside a chat stream, as a gateway failure with its meaning kept. */
 export function chatStreamError(body: Record<string, unknown>): GatewayError {

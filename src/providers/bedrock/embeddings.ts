@@ -4,8 +4,8 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from "../../openai/schemas
 import type { Warn } from "../types.ts";
 import { float32Base64 } from "../gemini/embeddings.ts";
 import { baseModelId } from "./models.ts";
+import { isObj } from "../shared/json.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const isVector = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => typeof x === "number");
 
 /** Cohere on Bedrock takes at most 96 texts a call. */

@@ -1,6 +1,7 @@
 // Maps AWS error answers (HTTP errors and in-stream exception messages) to gateway failures; credentials are never echoed.
 import { GatewayError, upstreamFailed } from "../../openai/errors.ts";
 import { parseJsonSafe, retryAfterSeconds } from "../http.ts";
+import { isObj } from "../shared/json.ts";
 
 /** Errors about the gateway's AWS identity: their wording (key ids, account ids, ARNs) is never the client's business. */
 const CREDENTIAL_ERRORS = new Set([
@@ -31,7 +32,6 @@ const STATUS_OF_TYPE: Record<string, number> = {
   ServiceUnavailableException: 503,
 };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The error's type: the `x-amzn-errortype` header (`ThrottlingException:http://internal.amazon.com/…`), else the

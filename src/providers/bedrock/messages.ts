@@ -2,7 +2,9 @@
 import type { ChatContentPart, ChatMessage } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
 import type { Warn } from "../types.ts";
-import { cacheControlOf, parseArguments, parseDataUri, thinkingBlocks } from "../anthropic/messages.ts";
+import { cacheControlOf, thinkingBlocks } from "../anthropic/messages.ts";
+import { parseToolArguments } from "../shared/json.ts";
+import { parseDataUri } from "../shared/data-uri.ts";
 import type { ContentBlock, ConverseMessage, DocumentBlock, DocumentFormat, ImageBlock, ImageFormat, SystemBlock, ToolResultContent } from "./wire.ts";
 
 const IMAGE_FORMATS: Record<string, ImageFormat> = { "image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp" };
@@ -74,7 +76,7 @@ export function convertMessages(msgs: ChatMessage[], warn: Warn, opts: ConvertOp
         const blocks: ContentBlock[] = opts.replayThinking ? reasoningBlocks(m, `${at}.reasoning_details`) : [];
         blocks.push(...contentBlocks(m.content, `${at}.content`, false, names));
         (m.tool_calls ?? []).forEach((tc, j) => {
-          blocks.push({ toolUse: { toolUseId: tc.id, name: tc.function.name, input: parseArguments(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) } });
+          blocks.push({ toolUse: { toolUseId: tc.id, name: tc.function.name, input: parseToolArguments(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) } });
         });
         push("assistant", blocks.length > 0 ? [...blocks, ...messageCache] : blocks);
         return;

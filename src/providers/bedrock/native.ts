@@ -4,11 +4,11 @@ import type { CallContext, NativeRequest } from "../types.ts";
 import { anthropicErrorEvent as errorEvent, anthropicSseEvent as sse, failureEvent } from "../shared/anthropic-sse.ts";
 import { headerString, type EventMessage } from "./eventstream.ts";
 import { mapStreamException } from "./errors.ts";
+import { isObj } from "../shared/json.ts";
 
 /** The `anthropic_version` Claude on Bedrock takes in the body (the header's dated versions are not accepted there). */
 export const BEDROCK_ANTHROPIC_VERSION = "bedrock-2023-05-31";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * The client's Messages body as InvokeModel takes it: the model is in the URL and streaming in the operation, so

@@ -5,7 +5,7 @@ import { readJson, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
-import { translateEvents } from "../shared/translate-events.ts";
+import { translateEvents } from "../http.ts";
 import { createAuthenticator, type BedrockCredentials } from "./auth.ts";
 import { mapBedrockError } from "./errors.ts";
 import { eventStreamMessages, headerString } from "./eventstream.ts";
@@ -17,12 +17,12 @@ import { anthropicSse, inputTokensOf, toCountTokensBody, toInvokeBody } from "./
 import { checkMessagesBody } from "../shared/anthropic-sse.ts";
 import { baseModelId, isClaude } from "./models.ts";
 import { defaultMaxTokens } from "../anthropic/models.ts";
+import { isObj } from "../shared/json.ts";
 
 const EVENT_STREAM = "application/vnd.amazon.eventstream";
 /** Embedding calls in flight at once for one request (Titan embeds one text per call). */
 const EMBED_CONCURRENCY = 8;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** `https://bedrock-runtime.{region}.amazonaws.com`, as the AWS SDK resolves it, unless `base_url` says otherwise. */
 export const bedrockBaseUrl = (region: string, baseUrl?: string): string => (baseUrl ?? `https://bedrock-runtime.${region}.amazonaws.com`).replace(/\/+$/, "");

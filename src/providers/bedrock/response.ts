@@ -5,10 +5,10 @@ import type { Warn } from "../types.ts";
 import { REASONING_FORMAT } from "../anthropic/messages.ts";
 import { toUsage } from "../anthropic/response.ts";
 import type { TokenUsage } from "./wire.ts";
+import { isObj } from "../shared/json.ts";
 
 type Finish = Exclude<FinishReason, null>;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
 
 /** Converse's stopReason → finish_reason; tool calls present win over a plain end, since the client must run them. */

@@ -4,6 +4,7 @@ import { upstreamFailed } from "../../openai/errors.ts";
 import type { StreamTranslator, Warn } from "../types.ts";
 import { mapStreamException } from "./errors.ts";
 import { mapStopReason, mapUsage, reasoningDetail, type ResponseMeta } from "./response.ts";
+import { isObj } from "../shared/json.ts";
 
 /** One ConverseStream message: its `:event-type` (or `:exception-type` with `exception` set) and its JSON payload. */
 export interface ConverseStreamEvent {
@@ -20,7 +21,6 @@ type Block =
   | { kind: "reasoning"; text: string; signature: string; redacted?: string }
   | { kind: "text" };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * One per stream. Converse sends `messageStop` (the stop reason) and then `metadata` (usage): the finish and usage

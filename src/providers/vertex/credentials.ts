@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { createPrivateKey, type KeyObject } from "node:crypto";
 import { ConfigError } from "../../config/load.ts";
 import { registerSecrets } from "../../config/secrets.ts";
+import { isObj } from "../shared/json.ts";
 
 export interface ServiceAccount {
   clientEmail: string;
@@ -16,7 +17,6 @@ export interface ServiceAccount {
 /** Google's token endpoint, for key files that name none (every key file Google issues names this one). */
 export const DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**
  * Parses the file; every problem is a ConfigError naming the field and the file, never quoting the key. The key's

@@ -3,8 +3,8 @@ import { invalidRequest, upstreamFailed } from "../../openai/errors.ts";
 import type { EmbeddingsRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import type { Warn } from "../types.ts";
 import { embeddingInputs, float32Base64 } from "../gemini/embeddings.ts";
+import { isObj } from "../shared/json.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Texts per `:predict` call: gemini-embedding-001 takes one instance a request, the text-embedding models up to 250. */
 export const batchSizeOf = (model: string): number => (model.startsWith("gemini-embedding") ? 1 : 250);

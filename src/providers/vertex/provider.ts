@@ -20,8 +20,8 @@ import { isVertexClaude, vertexBase, vertexModelUrl, type Publisher } from "./ur
 import { mapVertexError } from "./errors.ts";
 import { toVertexClaudeBody, toVertexCountTokensBody, toVertexNativeBody } from "./claude.ts";
 import { fromVertexPredictResponses, toVertexPredictBodies } from "./embeddings.ts";
+import { isObj } from "../shared/json.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const EMBED_CONCURRENCY = 8;
 
 export const createVertexProvider: ProviderFactory = (name, config) => {
