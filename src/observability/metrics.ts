@@ -1,5 +1,19 @@
 // Prometheus metrics: the contract's names and labels, counted in plain numbers on the request path and formatted by prom-client only when scraped.
-import { collectDefaultMetrics, Gauge, Registry, type Metric } from "prom-client";
+import type { Metric, Registry } from "prom-client";
+
+/**
+ * prom-client costs ~10 MiB resident and ~0.1 s at import (its push gateway pulls in node:http, https and zlib, its
+ * default metrics more), and nothing on the request path needs it: counters are plain numbers here. So it is loaded by
+ * the first scrape. A gateway nobody scrapes never loads it; one that is scraped pays it from the first scrape on.
+ */
+type PromClient = typeof import("prom-client");
+let prom: PromClient | undefined;
+const promClient = async (): Promise<PromClient> => (prom ??= await import("prom-client"));
+/** Whether prom-client was loaded in this process (tests). */
+export const promClientLoaded = (): boolean => prom !== undefined;
+
+/** prom-client's Registry.PROMETHEUS_CONTENT_TYPE, known before it is loaded (a test checks they agree). */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** LLM latencies: a cached answer in milliseconds to a long reasoning stream in minutes (5 ms … 5 min). */
 export const LATENCY_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 180, 300];
@@ -139,10 +153,10 @@ export interface MetricSources {
 
 /** Process metrics belong to the process: registered once, whatever number of gateways it runs (tests run many). */
 let processRegistry: Registry | undefined;
-function processMetrics(): Registry {
+function processMetrics(p: PromClient): Registry {
   if (!processRegistry) {
-    processRegistry = new Registry();
-    collectDefaultMetrics({ register: processRegistry });
+    processRegistry = new p.Registry();
+    p.collectDefaultMetrics({ register: processRegistry });
   }
   return processRegistry;
 }
@@ -156,7 +170,6 @@ export interface AttemptCounters {
 
 /** The gateway's metric families, for the life of the process (a reload re-resolves series, never the families). */
 export class GatewayMetrics {
-  readonly registry = new Registry();
   readonly keyLabels: boolean;
   readonly requests: CounterFamily;
   readonly duration: HistogramFamily;
@@ -168,12 +181,17 @@ export class GatewayMetrics {
   private readonly attemptFamily: CounterFamily;
   /** Spans the trace exporter could not send (queue full, or the collector failed or timed out). */
   readonly spansDropped: { queue_full: CounterSeries; export_failed: CounterSeries };
+  /** In the registry's order: what the first scrape registers with prom-client. */
+  private readonly families: readonly (CounterFamily | HistogramFamily)[];
+  private readonly version: string;
+  /** Built by the first scrape. */
+  private registry: Promise<Registry> | undefined;
   private sources: MetricSources = { inflight: () => 0, deployments: () => [], usageQueueDepth: () => 0 };
 
   constructor(opts: { keyLabels: boolean; version: string }) {
     this.keyLabels = opts.keyLabels;
+    this.version = opts.version;
     const key = opts.keyLabels ? ["key"] : [];
-    const reg = (m: { name: string }) => this.registry.registerMetric(m as unknown as Metric);
     this.requests = new CounterFamily("switchboard_requests_total", "Requests to the model routes, by model, provider and HTTP status.", ["model", "provider", "status", ...key]);
     this.duration = new HistogramFamily("switchboard_request_duration_seconds", "Whole request time; for a stream, until its last byte.", ["model", "provider"], LATENCY_BUCKETS);
     this.ttft = new HistogramFamily("switchboard_time_to_first_token_seconds", "Streams: time to the first content byte sent to the client.", ["model", "provider"], LATENCY_BUCKETS);
@@ -182,16 +200,22 @@ export class GatewayMetrics {
     this.rejectionFamily = new CounterFamily("switchboard_rejections_total", "Requests the gateway refused, by reason.", ["reason"]);
     this.attemptFamily = new CounterFamily("switchboard_upstream_attempts_total", "Provider calls by outcome (retry: another attempt followed; fallback: another model followed).", ["provider", "outcome"]);
     const dropped = new CounterFamily("switchboard_trace_spans_dropped_total", "Spans not exported: the export queue was full, or the collector failed or timed out.", ["reason"]);
-    for (const m of [this.requests, this.duration, this.ttft, this.tokens, this.cost, this.rejectionFamily, this.attemptFamily, dropped]) reg(m);
+    this.families = [this.requests, this.duration, this.ttft, this.tokens, this.cost, this.rejectionFamily, this.attemptFamily, dropped];
     this.rejections = Object.fromEntries(REJECTION_REASONS.map((r) => [r, this.rejectionFamily.series(r)])) as Record<RejectionReason, CounterSeries>;
     this.spansDropped = { queue_full: dropped.series("queue_full"), export_failed: dropped.series("export_failed") };
+  }
 
+  /** The families in prom-client's registry, then the gauges it reads when scraped. */
+  private async buildRegistry(): Promise<Registry> {
+    const { Gauge, Registry } = await promClient();
+    const registry = new Registry();
+    for (const m of this.families) registry.registerMetric(m as unknown as Metric);
     const sources = () => this.sources;
     new Gauge({
       name: "switchboard_deployment_cooling",
       help: "1 while the deployment's circuit breaker is open (out of rotation), else 0.",
       labelNames: ["provider", "upstream_model"],
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.reset();
         for (const d of sources().deployments()) this.set({ provider: d.provider, upstream_model: d.upstream_model }, d.state === "cooling_down" ? 1 : 0);
@@ -200,7 +224,7 @@ export class GatewayMetrics {
     new Gauge({
       name: "switchboard_inflight_requests",
       help: "Model requests admitted and not yet finished (streams until their last byte).",
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.set(sources().inflight());
       },
@@ -208,12 +232,13 @@ export class GatewayMetrics {
     new Gauge({
       name: "switchboard_usage_queue_depth",
       help: "Usage events waiting to be written to the store.",
-      registers: [this.registry],
+      registers: [registry],
       collect() {
         this.set(sources().usageQueueDepth());
       },
     });
-    new Gauge({ name: "switchboard_build_info", help: "The running version (always 1).", labelNames: ["version"], registers: [this.registry] }).set({ version: opts.version }, 1);
+    new Gauge({ name: "switchboard_build_info", help: "The running version (always 1).", labelNames: ["version"], registers: [registry] }).set({ version: this.version }, 1);
+    return registry;
   }
 
   /** Where the scrape-time gauges read from (set once the gateway is assembled). */
@@ -229,11 +254,12 @@ export class GatewayMetrics {
 
   /** The Prometheus text of the gateway's metrics and the process's. */
   async scrape(): Promise<string> {
-    const [own, proc] = await Promise.all([this.registry.metrics(), processMetrics().metrics()]);
+    const registry = await (this.registry ??= this.buildRegistry());
+    const [own, proc] = await Promise.all([registry.metrics(), processMetrics(await promClient()).metrics()]);
     return own + "\n" + proc;
   }
 
-  readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;
+  readonly contentType = PROMETHEUS_CONTENT_TYPE;
 }
 
 /** The series one (model, provider[, key]) adds to: resolved at first use, then looked up by status. */
