@@ -1,6 +1,6 @@
 // GET /docs: the API reference UI (Swagger UI, served from inside the gateway under a strict CSP) and /docs/json, the OpenAPI document built from the route schemas.
 import { Elysia } from "elysia";
-import { openapi } from "@elysiajs/openapi";
+import type { toOpenAPISchema as ToOpenAPISchema } from "@elysiajs/openapi";
 // Embedded by `bun build --compile` (type "file": the import is the file's path, inside the executable once compiled).
 import bundlePath from "swagger-ui-dist/swagger-ui-bundle.js" with { type: "file" };
 import cssPath from "swagger-ui-dist/swagger-ui.css" with { type: "file" };
@@ -35,24 +35,47 @@ const PAGE = `<!doctype html>
 // Swagger UI shows a badge loaded from its public validator.
 const INIT = `window.ui = SwaggerUIBundle({ url: "/docs/json", dom_id: "#swagger-ui", validatorUrl: null, deepLinking: true });\n`;
 
+/** What @elysiajs/openapi's `openapi()` plugin serves at `${path}/json` with these settings (its default OpenAPI version). */
+const OPENAPI_VERSION = "3.1.2";
+
 const asset = (body: Blob | string, type: string) => () => new Response(body, { headers: { "content-type": type, ...SECURITY_HEADERS } });
 
+/**
+ * The OpenAPI document is built at its first request, from every route of the app this plugin is mounted in, and kept
+ * (the routes never change once the app is assembled). @elysiajs/openapi (~260 KB of JavaScript, with TypeBox's
+ * syntax module) is imported only then: a gateway whose /docs nobody opens never loads it. The document is the one
+ * the package's `openapi()` plugin served here before: the same function, arguments and merge of `documentation`.
+ */
 export function docsRoutes(info: { title: string; version: string; description: string }) {
   const bundle = Bun.file(bundlePath);
   const css = Bun.file(cssPath);
   const hide = { detail: { hide: true } };
-  return new Elysia({ name: "api.docs" })
-    .use(
-      openapi({
-        path: "/docs",
-        // The page is ours (below); the plugin's would load its script from a CDN.
-        provider: null,
-        documentation: {
-          info,
-          components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-          security: [{ bearer: [] }],
-        },
-      }),
+  const documentation = {
+    info,
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+    security: [{ bearer: [] }],
+  };
+  let spec: Promise<Record<string, unknown>> | undefined;
+  const build = async (): Promise<Record<string, unknown>> => {
+    const { toOpenAPISchema } = (await import("@elysiajs/openapi")) as { toOpenAPISchema: typeof ToOpenAPISchema };
+    // `app` gets the whole app's routes once mounted (Elysia gives a plugin its parent's getGlobalRoutes).
+    const { paths, components } = toOpenAPISchema(app, undefined, undefined, undefined, OPENAPI_VERSION);
+    // The plugin's merge: `documentation` first (so its keys keep their places), info in the plugin's key order, its
+    // components beside the generated schemas.
+    const { title, description, version } = info;
+    return { ...documentation, openapi: OPENAPI_VERSION, info: { title, description, version }, paths, components: { ...documentation.components, schemas: components.schemas } };
+  };
+  const app = new Elysia({ name: "api.docs" });
+  return app
+    .get(
+      "/docs/json",
+      () =>
+        (spec ??= build().catch((err: unknown) => {
+          // A failed build is retried by the next request rather than kept.
+          spec = undefined;
+          throw err;
+        })),
+      hide,
     )
     .get("/docs", asset(PAGE, "text/html; charset=utf-8"), hide)
     .get(`${ASSETS}/swagger-ui-bundle.js`, asset(bundle, "text/javascript; charset=utf-8"), hide)
