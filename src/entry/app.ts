@@ -25,6 +25,7 @@ import { checkDeclaredLength } from "../http/body.ts";
 
 import type { Store } from "../store/store.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
+import type { UsageWriterStats } from "../usage/writer.ts";
 import { adminApi } from "../control/admin/routes.ts";
 import { keyInfoRoutes } from "../control/key-info.ts";
 import { metricsRoutes } from "../ops/metrics.ts";
@@ -80,6 +81,12 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
+/** Readiness of the usage ledger: events are being written (not refused by the store, not waiting without progress). */
+function ledgerFlowing(s: UsageWriterStats): void {
+  if (s.flowing) return;
+  throw new Error(s.lastError ? `usage events are not being written (${s.lastError.code}: ${s.lastError.message}); ${s.queued} waiting` : `usage events are not being written; ${s.queued} waiting`);
+}
+
 /** The field a config error names (`models[1].provider: …` → `models[1].provider`), when it names one. */
 function fieldOf(message: string): string | null {
   const head = message.slice(0, message.indexOf(":"));
@@ -124,11 +131,15 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
   const chatDeps = () => live.current.chat;
   // Gauges are read when scraped, never updated per request.
-  metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0 });
+  metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0, usageLost: () => control?.writer.stats() ?? { deadLettered: 0, dropped: 0 } });
   const readiness: ReadinessCheck[] = [];
-  if (store) readiness.push({ name: "store", ping: () => store.ping() });
+  if (control) {
+    // A read and a write: a full disk, a deleted SQLite file or a read-only database answers SELECT 1 happily.
+    readiness.push({ name: "store", ping: async () => (await control.store.ping(), await control.store.checkWrite()) });
+  }
   const limiterPing = limiter.ping?.bind(limiter);
   if (limiterPing) readiness.push({ name: "redis", ping: limiterPing });
+  if (control) readiness.push({ name: "ledger", ping: async () => ledgerFlowing(control.writer.stats()) });
 
   const loadConfig = deps.loadConfig ?? (() => (config.source === "built-in default" ? Promise.resolve(defaultConfig()) : loadConfigFile(config.source)));
   let reloading: Promise<unknown> = Promise.resolve();

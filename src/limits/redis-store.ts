@@ -332,8 +332,9 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
           settled = true;
           // Nothing to give back for a request that holds no slot or budget and whose reservation stays as it is.
           if (!b && !scopes.some((s) => s.concurrent > 0) && (used === null || !metersTokens)) return;
-          const n = used === null || !metersTokens ? -1 : Math.max(0, Math.round(used));
-          const budgetTail = b ? ["1", String(cost === null || cost === undefined ? -1 : Math.max(0, Math.round(cost)))] : [];
+          // Not a number (a provider's garbage usage): unknown, so the reservation stands (a NaN would fail the script).
+          const n = used === null || !metersTokens || !Number.isFinite(used) ? -1 : Math.max(0, Math.round(used));
+          const budgetTail = b ? ["1", String(cost === null || cost === undefined || !Number.isFinite(cost) ? -1 : Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(cost))))] : [];
           void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(n), String(estimate), String(admittedAt), ...limits, ...budgetTail]);
         },
       };

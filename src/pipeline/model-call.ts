@@ -19,7 +19,7 @@ import type { ModelDeps } from "./deps.ts";
 import type { ErrorDialect } from "./dialect.ts";
 import { meteredStream } from "./metered-stream.ts";
 import type { Sizing } from "./sizing.ts";
-import { countsOf, RequestUsage, type Endpoint, type TokenCounts } from "./usage-record.ts";
+import { countsOf, RequestUsage, saneUsage, type Endpoint, type TokenCounts } from "./usage-record.ts";
 import { requestWarnings, WARNINGS_HEADER, type RequestWarnings } from "./warnings.ts";
 
 /** Bun's server, for lifting the idle cut-off while a model thinks. */
@@ -317,7 +317,8 @@ export class ModelCall implements CallFinisher {
     this.finished = true;
     this.deadline?.release();
     this.leaveInflight?.();
-    const reported = o.reported ?? null;
+    // The provider's counts as numbers the ledger, the budget and the metrics can take (missing → 0, estimated).
+    const reported = o.reported ? saneUsage(o.reported) : null;
     const counts = reported ? countsOf(reported) : (o.estimated ?? null);
     // No event without a valid key (the auth refusal itself is counted in metrics and the log).
     const cost = this.s.principal && !o.local ? this.usage.finish(o.status, counts ?? (o.keepReservation ? this.promptOnly() : null), reported ? "provider" : "estimated", o.ttfbMs ?? null) : null;
