@@ -23,6 +23,7 @@ export type ErrorKind =
   | "not_found"
   | "conflict"
   | "cross_site"
+  | "store_unavailable"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -127,6 +128,8 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   not_found: { status: 404, type: "invalid_request_error", code: "not_found" },
   conflict: { status: 409, type: "invalid_request_error", code: "conflict" },
   cross_site: { status: 403, type: "permission_error", code: "cross_site_request" },
+  // The control plane's store (SQLite or PostgreSQL) cannot take the call now: unreachable, locked, full. Retryable.
+  store_unavailable: { status: 503, type: "server_error", code: "store_unavailable" },
   internal: { status: 500, type: "server_error", code: null },
 };
 
