@@ -31,7 +31,7 @@ export interface StoreThread {
 }
 
 /** The thread's connection may wait this long for another process's lock: it stalls no request thread, only the write. */
-export const THREAD_BUSY_TIMEOUT_MS = 1000;
+export const THREAD_BUSY_TIMEOUT_MS = 500;
 
 /** The error thrown on this side for one the thread reported: the same class and codes, so callers cannot tell. */
 export function errorFromThread(e: ThreadError): Error {
