@@ -22,6 +22,7 @@ import { InFlight } from "../http/inflight.ts";
 import { allowedMethods, type AllowedMethods } from "../http/route-table.ts";
 import { validationError } from "../http/validate.ts";
 import { checkDeclaredLength } from "../http/body.ts";
+import { checkHost, hostCheckOf } from "../http/allowed-hosts.ts";
 
 import type { Store } from "../store/store.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
@@ -182,6 +183,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       const path = pathOf(request.url);
       const s: RequestState = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, principal: undefined, log: {}, logged: false };
       setState(request, s);
+      // Before anything else reads the request: a page on another site reaching this gateway through DNS rebinding
+      // sends its own name as Host.
+      checkHost(request, hostCheckOf(live.current.config));
       // Any route: a body declared larger than the limit is refused before a byte of it is read (Bun's own limit,
       // far above this one, would answer with a bare 413 and no JSON).
       checkDeclaredLength(request, live.current.config.server.body_limit_bytes);
