@@ -17,14 +17,14 @@ import { docsRoutes } from "../ops/docs.ts";
 import { dashboardRoutes } from "../control/dashboard/routes.ts";
 import { createSessions, type SessionOptions } from "../http/sessions.ts";
 import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "../http/request-state.ts";
-import { requireAdmin, requireKey } from "../http/auth.ts";
+import { adminKeyOf, requireAdmin, requireKey } from "../http/auth.ts";
 import { InFlight } from "../http/inflight.ts";
 import { allowedMethods, type AllowedMethods } from "../http/route-table.ts";
 import { validationError } from "../http/validate.ts";
 import { checkDeclaredLength } from "../http/body.ts";
 import { checkHost, hostCheckOf } from "../http/allowed-hosts.ts";
 
-import type { Store } from "../store/store.ts";
+import type { Store, StoredKey } from "../store/store.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
 import type { UsageWriterStats } from "../usage/writer.ts";
 import { adminApi } from "../control/admin/routes.ts";
@@ -88,6 +88,17 @@ function ledgerFlowing(s: UsageWriterStats): void {
   throw new Error(s.lastError ? `usage events are not being written (${s.lastError.code}: ${s.lastError.message}); ${s.queued} waiting` : `usage events are not being written; ${s.queued} waiting`);
 }
 
+/** A config key whose name is taken by a live key created at run time: the message naming both, or null. */
+function nameClash(config: Config, stored: ReadonlyMap<string, StoredKey>): string | null {
+  const live = new Map<string, string>();
+  for (const k of stored.values()) if (k.status !== "revoked") live.set(k.name, k.id);
+  for (const [i, k] of config.keys.entries()) {
+    const id = live.get(k.name);
+    if (id !== undefined) return `keys[${i}].name: '${k.name}' is the name of a key created at run time (${id}); names are unique across config and run-time keys (their rate limits and usage are kept by name): rename one of them`;
+  }
+  return null;
+}
+
 /** The field a config error names (`models[1].provider: …` → `models[1].provider`), when it names one. */
 function fieldOf(message: string): string | null {
   const head = message.slice(0, message.indexOf(":"));
@@ -124,9 +135,16 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const live: { current: Runtime } = { current: buildRuntime(config, shared) };
   const control = store ? startControlPlane(config, store, keys, live.current.prices, logger) : null;
   if (control) live.current.chat.accounting = control.accounting;
+  // At start the clash cannot refuse anything (the file is what the operator asked for): it is said, loudly.
+  void control?.ready.then(() => {
+    const clash = nameClash(live.current.config, control.sync.byId());
+    if (clash) logger.error("config key clashes with a key created at run time", { error: clash });
+  }, () => {});
   shared.sink = control?.writer ?? null;
   const sessions = createSessions({ now, ...deps.sessions });
-  const admin = requireAdmin(config, sessions);
+  // The admin key as the running config has it: a reload that changes it ends the old key and its sessions.
+  const adminKey = adminKeyOf(config);
+  const admin = requireAdmin(adminKey, sessions);
   // The dashboard reads its settings once, at start.
   const bodyLimit = config.server.body_limit_bytes;
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
@@ -149,6 +167,9 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     let next: Runtime;
     try {
       const c = await loadConfig();
+      // A config key named like a key created at run time would share its rate-limit windows and usage rows.
+      const clash = control ? nameClash(c, control.sync.byId()) : null;
+      if (clash) throw new ConfigError(clash);
       next = buildRuntime(c, shared, before);
       if (configMetersTokens(c)) loadTokenizer();
     } catch (err) {
@@ -162,6 +183,13 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     limiter.setDefaults(next.config.rate_limit.defaults);
     live.current = next;
     const { summary, restartNeeded } = describeChanges(before.config, next.config);
+    if (adminKey.set(next.config)) {
+      // The old admin key stops working now, and so does every dashboard session it opened.
+      const ended = sessions.clear();
+      logger.info("admin key changed by reload: the old key no longer works and dashboard sessions are ended", { sessions_ended: ended });
+      // Without an admin key at start the admin API was never mounted: adding one needs a restart.
+      if (!hasAdminKey && adminKey.digest() !== null) restartNeeded.push("server.admin_key");
+    }
     logger.info("config reloaded", { source: next.config.source, changes: summary, ...(restartNeeded.length > 0 ? { restart_needed: restartNeeded } : {}) });
     return { ok: true, changes: summary, restartNeeded };
   };
@@ -221,7 +249,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       return toErrorResponse(g ?? error, headers);
     })
     .use(healthRoutes())
-    .use(dashboardRoutes({ config, sessions, bodyLimit }))
+    .use(dashboardRoutes({ config, sessions, bodyLimit, adminKey }))
     .use(readyRoutes(() => readiness, logger))
     .use(metricsRoutes(metrics, () => live.current.config.metrics.key))
     .use(adminRoutes(() => live.current.router, admin))
