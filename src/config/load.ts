@@ -72,11 +72,14 @@ export function buildConfig(raw: unknown, source: string, env: Record<string, st
     prices: c.prices ?? {},
     store: Value.Default(ConfigSchema.properties.store, c.store ?? {}) as Config["store"],
     usage: Value.Default(ConfigSchema.properties.usage, c.usage ?? {}) as Config["usage"],
+    responses: Value.Default(ConfigSchema.properties.responses, c.responses ?? {}) as Config["responses"],
+    messages: Value.Default(ConfigSchema.properties.messages, c.messages ?? {}) as Config["messages"],
     metrics: Value.Default(ConfigSchema.properties.metrics, c.metrics ?? {}) as Config["metrics"],
     telemetry: Value.Default(ConfigSchema.properties.telemetry, c.telemetry ?? {}) as Config["telemetry"],
     source,
   };
   checkReferences(config);
+  resolveCloudCredentials(config, env);
   return deepFreeze(config);
 }
 
@@ -100,9 +103,12 @@ function checkReferences(c: Config): void {
     }),
   );
   for (const [name, p] of Object.entries(c.providers)) {
-    if (p.type !== "echo" && !p.api_key) throw new ConfigError(`providers.${name}.api_key: required for type ${p.type}`);
+    if (p.type !== "echo" && p.type !== "bedrock" && p.type !== "vertex" && !p.api_key) throw new ConfigError(`providers.${name}.api_key: required for type ${p.type}`);
     if (p.type === "azure" && !p.base_url) throw new ConfigError(`providers.${name}.base_url: required for type azure`);
     if (p.type === "azure" && !p.api_version) throw new ConfigError(`providers.${name}.api_version: required for type azure`);
+    if (p.responses !== undefined && p.type !== "openai" && p.type !== "azure") {
+      throw new ConfigError(`providers.${name}.responses: only for type openai or azure (the others are always translated)`);
+    }
   }
   const names = new Set<string>();
   c.keys.forEach((k, i) => {
@@ -123,6 +129,49 @@ function checkReferences(c: Config): void {
   }
   if (c.rate_limit.store === "redis" && !c.rate_limit.redis_url) {
     throw new ConfigError("rate_limit.redis_url: required when rate_limit.store is redis");
+  }
+}
+
+/**
+ * Bedrock and Vertex take their credentials from the config, else from the variables AWS's and Google's own SDKs read.
+ * They are resolved here, once, into the provider's entry (the same `env` as ${...} expansion, so tests pass their own).
+ * Bedrock: `api_key` (a Bedrock API key, sent as a bearer token) or an access key pair, else AWS_BEARER_TOKEN_BEDROCK,
+ * else AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY (+ AWS_SESSION_TOKEN). Vertex: `credentials_file`, else
+ * GOOGLE_APPLICATION_CREDENTIALS (the file is read when the provider is built).
+ */
+function resolveCloudCredentials(c: Config, env: Record<string, string | undefined>): void {
+  for (const [name, p] of Object.entries(c.providers)) {
+    if (p.type === "bedrock") {
+      if (p.api_key !== undefined && p.access_key_id !== undefined) throw new ConfigError(`providers.${name}: set api_key or access_key_id/secret_access_key, not both`);
+      if ((p.access_key_id === undefined) !== (p.secret_access_key === undefined)) {
+        throw new ConfigError(`providers.${name}: access_key_id and secret_access_key go together`);
+      }
+      if (p.session_token !== undefined && p.access_key_id === undefined) throw new ConfigError(`providers.${name}.session_token: needs access_key_id and secret_access_key`);
+      p.region ??= env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+      if (!p.region) throw new ConfigError(`providers.${name}.region: required for type bedrock (or set AWS_REGION)`);
+      if (!/^[a-z0-9-]+$/.test(p.region)) throw new ConfigError(`providers.${name}.region: '${p.region}' is not an AWS region name`);
+      if (p.api_key === undefined && p.access_key_id === undefined) {
+        if (env.AWS_BEARER_TOKEN_BEDROCK) p.api_key = env.AWS_BEARER_TOKEN_BEDROCK;
+        else if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+          p.access_key_id = env.AWS_ACCESS_KEY_ID;
+          p.secret_access_key = env.AWS_SECRET_ACCESS_KEY;
+          if (env.AWS_SESSION_TOKEN) p.session_token = env.AWS_SESSION_TOKEN;
+        } else {
+          throw new ConfigError(`providers.${name}: no AWS credentials: set access_key_id and secret_access_key (or api_key), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`);
+        }
+      }
+    } else if (p.type === "vertex") {
+      if (!p.project) throw new ConfigError(`providers.${name}.project: required for type vertex`);
+      if (!p.location) throw new ConfigError(`providers.${name}.location: required for type vertex (a region such as us-east5, or global)`);
+      if (!/^[a-z0-9-]+$/.test(p.location)) throw new ConfigError(`providers.${name}.location: '${p.location}' is not a Google Cloud location name`);
+      if (p.api_key !== undefined) throw new ConfigError(`providers.${name}.api_key: not used by type vertex (it authenticates with a service account: credentials_file)`);
+      p.credentials_file ??= env.GOOGLE_APPLICATION_CREDENTIALS || undefined;
+      if (!p.credentials_file) throw new ConfigError(`providers.${name}.credentials_file: required for type vertex (or set GOOGLE_APPLICATION_CREDENTIALS)`);
+    } else {
+      for (const k of ["region", "access_key_id", "secret_access_key", "session_token", "project", "location", "credentials_file"] as const) {
+        if (p[k] !== undefined) throw new ConfigError(`providers.${name}.${k}: only used by type ${k === "project" || k === "location" || k === "credentials_file" ? "vertex" : "bedrock"}`);
+      }
+    }
   }
 }
 

@@ -47,7 +47,15 @@ export const ServerSchema = T.Object(
 
 export const ProviderSchema = T.Object(
   {
-    type: T.Union([T.Literal("openai"), T.Literal("anthropic"), T.Literal("gemini"), T.Literal("azure"), T.Literal("echo")]),
+    type: T.Union([
+      T.Literal("openai"),
+      T.Literal("anthropic"),
+      T.Literal("gemini"),
+      T.Literal("azure"),
+      T.Literal("bedrock"),
+      T.Literal("vertex"),
+      T.Literal("echo"),
+    ]),
     /** As the provider's official SDK takes it (OpenAI: https://api.openai.com/v1; Anthropic: https://api.anthropic.com). */
     base_url: T.Optional(T.String({ pattern: "^https?://" })),
     api_key: T.Optional(T.String()),
@@ -55,8 +63,24 @@ export const ProviderSchema = T.Object(
     headers: T.Optional(T.Record(T.String(), T.String())),
     /** Azure: the `api-version` query parameter. */
     api_version: T.Optional(T.String({ minLength: 1 })),
+    /**
+     * OpenAI and Azure: whether the server speaks OpenAI's Responses API (default true). `false` marks an
+     * OpenAI-compatible server that has only chat completions (vLLM, Ollama…): Responses requests are translated.
+     */
+    responses: T.Optional(T.Boolean()),
     /** Anthropic: the `anthropic-version` header (default 2023-06-01). */
     anthropic_version: T.Optional(T.String({ minLength: 1 })),
+    /** Bedrock: the AWS region (default: AWS_REGION, then AWS_DEFAULT_REGION). */
+    region: T.Optional(T.String({ minLength: 1 })),
+    /** Bedrock: SigV4 credentials (absent: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN). `api_key` is a Bedrock API key instead. */
+    access_key_id: T.Optional(T.String({ minLength: 1 })),
+    secret_access_key: T.Optional(T.String({ minLength: 1 })),
+    session_token: T.Optional(T.String({ minLength: 1 })),
+    /** Vertex: the Google Cloud project and location (`global` or a region such as us-east5). */
+    project: T.Optional(T.String({ minLength: 1 })),
+    location: T.Optional(T.String({ minLength: 1 })),
+    /** Vertex: a service-account key file (absent: GOOGLE_APPLICATION_CREDENTIALS). */
+    credentials_file: T.Optional(T.String({ minLength: 1 })),
     /** Per-provider upstream limit; defaults to server.upstream_timeout_ms. */
     timeout_ms: T.Optional(PosInt()),
     /** Calls in flight to this provider at once (from this instance); more wait in line up to queue_timeout_ms, then 503. */
@@ -95,6 +119,7 @@ export const TargetSchema = T.Object(
     weight: T.Optional(T.Number({ exclusiveMinimum: 0, default: 1 })),
     deployment: T.Optional(T.String({ minLength: 1 })),
     max_tokens: T.Optional(PosInt()),
+    max_output_tokens: T.Optional(PosInt()),
   },
   closed,
 );
@@ -116,6 +141,11 @@ export const ModelSchema = T.Object(
     upstream_model: T.Optional(T.String({ minLength: 1 })),
     /** Default `max_tokens` for providers that require one (Anthropic) when the client sends none. */
     max_tokens: T.Optional(PosInt()),
+    /**
+     * The most output tokens the model can produce in one answer: the ceiling of the cap the gateway sends for a key
+     * with a budget when the client sets none (built in for known OpenAI, Anthropic and Gemini models).
+     */
+    max_output_tokens: T.Optional(PosInt()),
     /** Azure: deployment name (default: the upstream model). */
     deployment: T.Optional(T.String({ minLength: 1 })),
     owned_by: T.Optional(T.String()),
@@ -213,6 +243,32 @@ export const UsageSchema = T.Object(
   closed,
 );
 
+/** The Responses API's saved conversations (protocols/responses/). */
+export const ResponsesSchema = T.Object(
+  {
+    /** Saved responses (their conversation items) older than this are pruned. */
+    retention_days: PosInt({ default: 30 }),
+    /**
+     * The secret that seals reasoning handed to clients (`encrypted_content`); at least 32 characters. Absent: one is
+     * generated once and kept in the store, shared by every instance using it.
+     */
+    seal_secret: T.Optional(T.String({ minLength: 32 })),
+  },
+  closed,
+);
+
+/** The Messages API (protocols/messages/). */
+export const MessagesSchema = T.Object(
+  {
+    /**
+     * The secret that seals the thinking signatures the gateway makes for translated models; at least 32 characters,
+     * the same on every instance. Absent: derived from the config's own secrets (provider keys, client keys, admin key).
+     */
+    seal_secret: T.Optional(T.String({ minLength: 32 })),
+  },
+  closed,
+);
+
 /** GET /metrics (observability/metrics.ts). */
 export const MetricsSchema = T.Object(
   {
@@ -255,6 +311,8 @@ export const ConfigSchema = T.Object(
     prices: T.Optional(T.Record(T.String({ minLength: 1 }), PriceSchema)),
     store: T.Optional(StoreSchema),
     usage: T.Optional(UsageSchema),
+    responses: T.Optional(ResponsesSchema),
+    messages: T.Optional(MessagesSchema),
     metrics: T.Optional(MetricsSchema),
     telemetry: T.Optional(TelemetrySchema),
   },
@@ -274,6 +332,8 @@ export interface Config {
   prices: Record<string, PriceConfig>;
   store: Static<typeof StoreSchema>;
   usage: Static<typeof UsageSchema>;
+  responses: Static<typeof ResponsesSchema>;
+  messages: Static<typeof MessagesSchema>;
   metrics: Static<typeof MetricsSchema>;
   telemetry: Static<typeof TelemetrySchema>;
   /** Where it came from, for the start-up banner. */

@@ -45,7 +45,16 @@ export function costMicros(price: Price, u: UsageCounts): number {
 }
 
 /** The provider ids of the price table for our provider types (echo is offline and free). */
-const TABLE_PROVIDER: Record<string, string | null> = { openai: "openai", azure: "azure", anthropic: "anthropic", gemini: "google", echo: null };
+const TABLE_PROVIDER: Record<string, string | null> = {
+  openai: "openai",
+  azure: "azure",
+  anthropic: "anthropic",
+  gemini: "google",
+  // The table's `aws` prices Bedrock's ids (cross-region profiles too); `google` holds Vertex's Gemini and Claude ids.
+  bedrock: "aws",
+  vertex: "google",
+  echo: null,
+};
 
 const FREE: Price = { input: 0, output: 0, cachedInput: 0, tiers: [] };
 

@@ -10,6 +10,9 @@ import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf
 import type { Router, RoutingDeps } from "../routing/router.ts";
 import { chatRoutes } from "../protocols/chat/routes.ts";
 import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
+import { responsesRoutes } from "../protocols/responses/routes.ts";
+import { createResponsesService } from "../protocols/responses/service.ts";
+import { messagesRoutes } from "../protocols/messages/routes.ts";
 import { modelRoutes } from "../protocols/models/routes.ts";
 import { healthRoutes } from "../ops/health.ts";
 import { adminRoutes } from "../control/providers-health.ts";
@@ -121,7 +124,7 @@ function asGatewayError(code: unknown, error: unknown, request: Request, allowed
 export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
-  const secrets = (c: Config) => registerSecrets([c.metrics.key, ...Object.values(c.telemetry.headers ?? {})]);
+  const secrets = (c: Config) => registerSecrets([c.metrics.key, c.responses.seal_secret, ...Object.values(c.telemetry.headers ?? {})]);
   secrets(config);
   const metrics = new GatewayMetrics({ keyLabels: config.metrics.key_labels, version: pkg.version });
   const tracing = createTracing(config.telemetry, pkg.version, metrics.spansDropped, logger);
@@ -149,6 +152,8 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const bodyLimit = config.server.body_limit_bytes;
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
   const chatDeps = () => live.current.chat;
+  // Saved Responses API conversations and the sealing secret live in the store, beside the request path.
+  const responses = createResponsesService(store ?? null, () => live.current.config, logger);
   // Gauges are read when scraped, never updated per request.
   metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0, usageLost: () => control?.writer.stats() ?? { deadLettered: 0, dropped: 0 } });
   const readiness: ReadinessCheck[] = [];
@@ -262,7 +267,11 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(chatRoutes("/v1", chatDeps, auth))
     .use(chatRoutes("/api/v1", chatDeps, auth))
     .use(embeddingsRoutes("/v1", chatDeps, auth))
-    .use(embeddingsRoutes("/api/v1", chatDeps, auth));
+    .use(embeddingsRoutes("/api/v1", chatDeps, auth))
+    .use(responsesRoutes("/v1", chatDeps, auth, responses))
+    .use(responsesRoutes("/api/v1", chatDeps, auth, responses))
+    .use(messagesRoutes("/v1", chatDeps, keys))
+    .use(messagesRoutes("/api/v1", chatDeps, keys));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({
@@ -277,6 +286,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     });
   const close = async () => {
     // Queued usage events are written before the limiter goes (their spend is already counted there).
+    responses.close();
     await control?.close();
     await limiter.close();
     await tracing?.shutdown();

@@ -1,6 +1,6 @@
 // Token counts for the TPM reservation: the prompt counted with o200k_base, plus the completion allowance.
 import type { Config } from "../config/schema.ts";
-import type { ChatRequest } from "../openai/schemas.ts";
+import type { ChatContentPart, ChatRequest } from "../openai/schemas.ts";
 import { createO200kCounter, type CountTokens } from "./tokenizer/o200k.ts";
 
 let loaded: CountTokens | undefined;
@@ -87,27 +87,45 @@ export function estimatePromptTokens(req: ChatRequest): number {
 }
 
 /**
- * An upper-leaning prompt size for a budget reservation, without the tokenizer: UTF-8 bytes / 3 (English runs about
- * 4–5 bytes a token, CJK about 3), plus framing and images as counted above. Tokenising every budgeted request would
- * cost more than the rest of the request; the reservation is replaced by the provider's real usage afterwards, so it
- * only has to be not too small.
+ * The most tokens an image is billed as, for a budget's bound: Claude's largest (~1,600 at 1568 px) and OpenAI's
+ * high-detail tiles of a long image (up to ~1,450) stay under it; its bytes (a data: URI) are not what is billed.
+ */
+const IMAGE_BOUND = 1600;
+const byteLength = (s: string) => Buffer.byteLength(s);
+
+/**
+ * An upper bound of the prompt for a budget reservation, without the tokenizer: every byte that goes upstream (message
+ * text, names, tool calls and their ids, reasoning blocks, files; tools, legacy functions, response_format schemas and
+ * every other field) at one token per UTF-8 byte — no provider's tokenizer makes more (byte-level BPE and SentencePiece
+ * with byte fallback spend at least a byte a token), whatever the text — plus framing and a fixed bound per image.
+ * English runs 4–5 bytes a token, so this reserves about four times what an ordinary prompt costs; the reservation is
+ * replaced by the provider's real usage afterwards. A fraction of the bytes would be cheaper to reserve, and wrong
+ * for text crafted to tokenise badly (digits and punctuation run 1–2 bytes a token).
  */
 export function boundPromptTokens(req: ChatRequest): number {
   let bytes = 0;
   let fixed = REPLY_PRIMING;
   for (const m of req.messages) {
     fixed += PER_MESSAGE;
-    if (typeof m.content === "string") bytes += Buffer.byteLength(m.content);
-    else if (Array.isArray(m.content)) {
-      for (const p of m.content) {
-        if (p.type === "text") bytes += Buffer.byteLength(p.text);
-        else if (p.type === "image_url") fixed += p.image_url.detail === "low" ? IMAGE_LOW : IMAGE_HIGH;
-      }
+    for (const key in m) {
+      const v = (m as Record<string, unknown>)[key];
+      if (v === undefined || v === null) continue;
+      if (key === "content" && Array.isArray(v)) {
+        for (const p of v as ChatContentPart[]) {
+          if (p.type === "text") bytes += byteLength(p.text);
+          else if (p.type === "image_url") fixed += IMAGE_BOUND;
+          else bytes += byteLength(JSON.stringify(p));
+        }
+      } else bytes += typeof v === "string" ? byteLength(v) : byteLength(JSON.stringify(v));
     }
-    if (m.tool_calls) for (const tc of m.tool_calls) bytes += Buffer.byteLength(tc.function.name) + Buffer.byteLength(tc.function.arguments);
   }
-  if (req.tools?.length) bytes += Buffer.byteLength(JSON.stringify(req.tools));
-  return fixed + Math.ceil(bytes / 3);
+  for (const key in req) {
+    if (key === "messages" || key === "model") continue;
+    const v = (req as Record<string, unknown>)[key];
+    if (typeof v === "string") bytes += byteLength(v);
+    else if (typeof v === "object" && v !== null) bytes += byteLength(JSON.stringify(v));
+  }
+  return fixed + bytes;
 }
 
 /** The completion allowance: what the client capped it at, else the configured default. */

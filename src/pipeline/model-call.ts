@@ -19,6 +19,8 @@ import type { ModelDeps } from "./deps.ts";
 import type { ErrorDialect } from "./dialect.ts";
 import { meteredStream } from "./metered-stream.ts";
 import type { Sizing } from "./sizing.ts";
+import { outputAllowance } from "./output-allowance.ts";
+import { reservationMicros } from "../costs/budget.ts";
 import { countsOf, RequestUsage, saneUsage, type Endpoint, type TokenCounts } from "./usage-record.ts";
 import { requestWarnings, WARNINGS_HEADER, type RequestWarnings } from "./warnings.ts";
 
@@ -171,17 +173,28 @@ export class ModelCall implements CallFinisher {
   async admit(sizing: Sizing, opts: { budget?: boolean } = {}): Promise<void> {
     this.sizing = sizing;
     const usage = this.usage;
-    const admission = await this.deps.limiter.admit({
+    const route = this.route!;
+    const deps = this.deps;
+    const terms = opts.budget === false ? undefined : usage.budgetTerms();
+    const allowance = await outputAllowance(sizing, deps.router.reachable(route), deps.config.rate_limit.default_completion_tokens, terms && { ...terms, limiter: deps.limiter, now: Date.now() });
+    if (allowance.setCap !== undefined) {
+      this.warnings!.notice(
+        allowance.capReason === "budget"
+          ? `max_tokens set to ${allowance.setCap}: the most output this key's remaining budget affords (the answer ends with finish_reason length there).`
+          : `max_tokens set to ${allowance.setCap}, the model's maximum output: a key with a budget is always held to a cap.`,
+      );
+    }
+    const prompt = terms ? sizing.promptBound() : 0;
+    const admission = await deps.limiter.admit({
       principal: this.principal,
-      model: this.route!.model.id,
-      estimateTokens: () => sizing.promptTokens() + sizing.completion,
-      budget: opts.budget === false ? undefined : usage.budget(() => sizing.promptBound(), sizing.completion),
+      model: route.model.id,
+      estimateTokens: () => sizing.promptTokens() + allowance.tpm,
+      budget: terms && { ...terms.query, reserveMicros: usage.reserved(reservationMicros(terms.price, prompt, allowance.budget)) },
     });
     this.admission = admission;
     this.s.rateHeaders = admission.headers;
     // A model may think for minutes before its first byte: no idle cut-off while this request is in flight.
     this.server?.timeout(this.request, 0);
-    const route = this.route!;
     const deadline = (this.deadline = requestDeadline(this.request.signal, route.timeoutMs));
     // Until the answer starts, a shutdown ends the call through its signal: routing then throws the 503.
     this.cut = (reason) => deadline.cancel(reason);

@@ -1,7 +1,7 @@
 // Per-request accounting for every model route: the budget reservation, the real cost, and the one usage event, off the request path.
 import type { Principal } from "../auth/keys.ts";
-import { priceUnknown, reservationMicros, type Budget } from "../costs/budget.ts";
-import { costMicros, type PriceTable } from "../costs/prices.ts";
+import { priceUnknown, type Budget } from "../costs/budget.ts";
+import { costMicros, type Price, type PriceTable } from "../costs/prices.ts";
 import type { BudgetQuery } from "../limits/limiter.ts";
 import type { Usage } from "../openai/schemas.ts";
 import type { Deployment } from "../providers/types.ts";
@@ -103,17 +103,21 @@ export class RequestUsage {
   }
 
   /**
-   * The budget reservation of this request, or null when the key has none. A model without a price is refused
-   * for a key with a budget (400 price_unknown): never counted as $0.
+   * The key's budget and the price its reservations are made at, or undefined when the key has none. A model without
+   * a price is refused for a key with a budget (400 price_unknown): never counted as $0.
    */
-  budget(promptTokens: () => number, allowance: number): BudgetQuery | undefined {
+  budgetTerms(): { budget: Budget; price: Price; query: Omit<BudgetQuery, "reserveMicros"> } | undefined {
     const b: Budget | null = this.principal.budget;
     if (!b || !this.acc) return undefined;
     const price = this.acc.prices.reservationPrice(this.model);
     if (!price) throw priceUnknown(this.model);
-    const reserveMicros = reservationMicros(price, promptTokens(), allowance);
-    this.reservedMicros = reserveMicros;
-    return { keyId: this.principal.id, keyName: this.principal.name, limitMicros: b.limitMicros, period: b.period, reserveMicros };
+    return { budget: b, price, query: { keyId: this.principal.id, keyName: this.principal.name, limitMicros: b.limitMicros, period: b.period } };
+  }
+
+  /** Notes the budget reservation made for this request (what it is charged at least when the provider's usage is incomplete). */
+  reserved(micros: number): number {
+    this.reservedMicros = micros;
+    return micros;
   }
 
   /** Cost in micro-USD on the answering deployment; null when it has no price (a budget then keeps its reservation). */

@@ -12,6 +12,8 @@ export interface RequestWarnings {
   readonly all: string[];
   /** Records a note; with `param` it is a dropped or altered parameter (a 400 under `unsupported_params: error`). */
   warn(message: string, param?: string): void;
+  /** Something the gateway itself set on the request (a budget's cap): named in the header, never refused. */
+  notice(message: string): void;
   /** The header value, or undefined when no parameter was dropped or altered. */
   header(): string | undefined;
   /** A point to come back to, and the way back (routing forgets a failed attempt's notes). */
@@ -33,6 +35,10 @@ export function requestWarnings(mode: UnsupportedParams = "drop"): RequestWarnin
       }
       all.push(message);
       if (param !== undefined && !named.includes(message)) named.push(message);
+    },
+    notice(message) {
+      all.push(message);
+      if (!named.includes(message)) named.push(message);
     },
     header: () => (named.length > 0 ? named.map(headerSafe).join("; ") : undefined),
     mark: () => all.length,

@@ -8,7 +8,7 @@ import { readCapped, utf8 } from "../io/read-capped.ts";
 
 export interface UpstreamRequest {
   url: string;
-  method?: "GET" | "POST";
+  method?: "GET" | "POST" | "DELETE";
   headers: Record<string, string>;
   body?: string;
 }
@@ -112,18 +112,31 @@ export function meterChunk(meter: StreamMeter, chunk: ChatCompletionChunk): void
   }
 }
 
-/**
- * Runs a provider's SSE body through a pure translator and encodes OpenAI chunks, pulled by the client
- * (backpressure) and cancelled with it. Ends with [DONE], or with one error event when the upstream fails,
- * sends an error event (the translator throws a GatewayError), or breaks off.
- */
+/** Parsed provider events, the ones `parse` keeps (returning ends the SSE reader, and so the provider's body). */
+async function* parsedEvents<E>(events: AsyncGenerator<SseEvent>, parse: (ev: SseEvent) => E | undefined): AsyncGenerator<E> {
+  for await (const ev of events) {
+    const e = parse(ev);
+    if (e !== undefined) yield e;
+  }
+}
+
+/** A provider's SSE body through a pure translator into OpenAI SSE bytes (see translateEvents). */
 export function translateSse<E>(
   body: ReadableStream<Uint8Array>,
   parse: (ev: SseEvent) => E | undefined,
   translator: StreamTranslator<E>,
   ctx: CallContext,
 ): ReadableStream<Uint8Array> {
-  const events = sseEvents(body, ctx.maxResponseBytes);
+  return translateEvents(parsedEvents(sseEvents(body, ctx.maxResponseBytes), parse), translator, ctx);
+}
+
+/**
+ * Runs provider events (SSE, or AWS event-stream messages) through a pure translator and encodes OpenAI chunks,
+ * pulled by the client (backpressure) and cancelled with it, which ends the provider's body. Ends with [DONE], or
+ * with one error event when the upstream fails, sends an error event (the translator throws a GatewayError), or
+ * breaks off. `events` must end its source when `return()` is called.
+ */
+export function translateEvents<E>(events: AsyncGenerator<E>, translator: StreamTranslator<E>, ctx: CallContext): ReadableStream<Uint8Array> {
   let finished = false;
   const send = (c: ReadableStreamDefaultController<Uint8Array>, chunks: ChatCompletionChunk[]) => {
     for (const chunk of chunks) {
@@ -145,9 +158,7 @@ export function translateSse<E>(
               c.close();
               return;
             }
-            const e = parse(next.value);
-            if (e === undefined) continue;
-            const out = translator.push(e);
+            const out = translator.push(next.value);
             if (out.length > 0) {
               send(c, out);
               return;

@@ -65,6 +65,14 @@ export interface Provider {
    * OpenAI SSE bytes to send: chunks, then `data: [DONE]`, or one error event and the end. Updates ctx.meter.
    */
   stream(req: ChatRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * The most output tokens (answer and reasoning, every choice) `req` can be billed for on `d`, as this provider would
+   * send it — after any raise it makes (Claude's max_tokens grown to fit a thinking budget); null when it would go
+   * with no cap at all. A budget reserves this, so it must never be less than what the provider is held to.
+   */
+  outputCap(req: ChatRequest, d: Deployment): number | null;
+  /** The model's own ceiling on output tokens, when known: the most a cap set by the gateway may be. */
+  maxOutput(d: Deployment): number | undefined;
   /** OpenAI embeddings; absent for providers without an embeddings API (the route answers 400). */
   embed?(req: EmbeddingsRequest, d: Deployment, ctx: CallContext): Promise<EmbeddingsResponse>;
   /** Whether deployment `d` takes `api` requests as they are; absent or false: they are translated to chat. */
@@ -76,6 +84,11 @@ export interface Provider {
    * then) with the SSE bytes in that API's own event format. The caller meters them and rewrites `model`.
    */
   nativeStream?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<ReadableStream<Uint8Array>>;
+  /**
+   * A stored object of a native API the provider holds (a Responses API response): `GET` returns its JSON, `DELETE`
+   * removes it (and returns the provider's answer). Absent where the provider keeps nothing.
+   */
+  nativeResource?(api: NativeApi, method: "GET" | "DELETE", id: string, d: Deployment, ctx: CallContext): Promise<Record<string, unknown>>;
   /** Anthropic's `count_tokens` for a native Messages body, where the provider has it: the input tokens. */
   countTokens?(req: NativeRequest, d: Deployment, ctx: CallContext): Promise<number>;
 }

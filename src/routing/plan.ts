@@ -72,13 +72,13 @@ export function buildPlans(
   }
   for (const m of config.models) {
     // The single-provider form is a one-target list, so both forms take the same path.
-    const specs = m.targets ?? [{ provider: m.provider!, upstream_model: m.upstream_model, deployment: m.deployment, max_tokens: m.max_tokens, weight: 1 }];
+    const specs = m.targets ?? [{ provider: m.provider!, upstream_model: m.upstream_model, deployment: m.deployment, max_tokens: m.max_tokens, max_output_tokens: m.max_output_tokens, weight: 1 }];
     const targets = specs.map((t, index): Target => {
       const provider = providers.get(t.provider);
       if (!provider) throw new Error(`models: provider '${t.provider}' was not built`);
       const upstreamModel = t.upstream_model ?? m.upstream_model ?? m.id;
       // Providers read per-deployment settings from `d.model`: give them the target's, over the model's.
-      const model: ModelConfig = { ...m, provider: t.provider, upstream_model: upstreamModel, max_tokens: t.max_tokens ?? m.max_tokens, deployment: t.deployment ?? m.deployment };
+      const model: ModelConfig = { ...m, provider: t.provider, upstream_model: upstreamModel, max_tokens: t.max_tokens ?? m.max_tokens, max_output_tokens: t.max_output_tokens ?? m.max_output_tokens, deployment: t.deployment ?? m.deployment };
       delete model.targets;
       const label = `${t.provider}/${upstreamModel}`;
       let h = health.get(label);

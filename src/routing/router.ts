@@ -42,6 +42,8 @@ export interface Router {
   whole<T>(route: Route, ctx: CallContext, upstream: Upstream<T>, obs?: DispatchObservers): Promise<Routed<T>>;
   /** A byte stream, committed once its first chunk arrived; after that, failures end the stream with an error event. */
   stream(route: Route, ctx: CallContext, upstream: Upstream<ReadableStream<Uint8Array>>, obs?: DispatchObservers): Promise<Routed<OpenedStream>>;
+  /** Every deployment a request for the route may reach: the model's targets, then its fallbacks' (budgets bound them all). */
+  reachable(route: Route): readonly { provider: Provider; deployment: Deployment }[];
   /** Every deployment's breaker state, error counts and latency, for GET /health/providers. */
   health(): TargetStatus[];
   /** Breaker state and provider slots, for the router a reload builds. */
@@ -75,11 +77,13 @@ export function buildRouter(config: Config, providers: Map<string, Provider>, de
     random: deps.random ?? Math.random,
   };
   const planOf = (route: Route) => plans.get(route.model.id)!;
+  const reach = new Map([...plans].map(([id, plan]) => [id, [plan, ...plan.fallbacks.map((f) => plans.get(f)).filter((p): p is ModelPlan => p !== undefined)].flatMap((p) => p.targets)]));
   return {
     resolve: (id) => routes.get(id),
     models: () => config.models,
     whole: (route, ctx, upstream, obs = unobserved) => dispatch(d, planOf(route), ctx, wholeCall(upstream), obs),
     stream: (route, ctx, upstream, obs = unobserved) => dispatch(d, planOf(route), ctx, streamCall(upstream), obs),
+    reachable: (route) => reach.get(route.model.id) ?? [],
     health: () => [...health.values()].map((h) => h.status()),
     state: () => ({ health, slots }),
   };

@@ -3,6 +3,7 @@ import { isUniqueViolation, type Row, type SqlDriver, type SqlExec } from "./dri
 import { KeyStateConflict } from "./errors.ts";
 import { migrate } from "./migrate.ts";
 import { addToBuckets, pruneMinuteBuckets, querySeries } from "./series.ts";
+import { responseStore } from "./responses.ts";
 import {
   StoreConflict,
   utcDay,
@@ -179,6 +180,7 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
 
   return {
     kind: db.dialect,
+    ...responseStore(db),
 
     async schemaVersion() {
       const rows = await db.all(`SELECT MAX(version) AS v FROM schema_migrations`);

@@ -3,11 +3,12 @@
 
 import type { BudgetPeriod } from "../costs/budget.ts";
 import type { SeriesQuery, SeriesRow } from "./series.ts";
+import type { StoredResponse } from "./responses.ts";
 import type { UsageEvent } from "./usage-event.ts";
 
 export type { UsageEvent };
 
-export type { BudgetPeriod, SeriesQuery, SeriesRow };
+export type { BudgetPeriod, SeriesQuery, SeriesRow, StoredResponse };
 /** What is stored; `expired` is derived from expires_at when a key is read. */
 export type StoredStatus = "active" | "blocked" | "revoked";
 
@@ -131,6 +132,18 @@ export interface Store {
   usageSeries(q: SeriesQuery): Promise<SeriesRow[]>;
   /** Deletes minute buckets that started before `before` (hour buckets stay). Returns how many went. */
   pruneSeries(before: number): Promise<number>;
+
+  /** Saves (or replaces) a Responses API response: its conversation items, owned by one key. */
+  saveResponse(r: StoredResponse): Promise<void>;
+  /** The response when it exists and belongs to `keyId`; another key's is as good as unknown. */
+  getResponse(id: string, keyId: string): Promise<StoredResponse | null>;
+  /** The response and those it continued (previous_id), oldest first, all `keyId`'s; empty when unknown. */
+  responseChain(id: string, keyId: string): Promise<StoredResponse[]>;
+  deleteResponse(id: string, keyId: string): Promise<boolean>;
+  /** Deletes responses created before `before`. Returns how many went. */
+  pruneResponses(before: number): Promise<number>;
+  /** A secret every instance shares: made by `make` and kept by the first instance that asks, read by the others. */
+  sharedSecret(name: string, make: () => string): Promise<string>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(limit: number, before?: Cursor): Promise<Page<AuditEntry>>;

@@ -71,6 +71,7 @@ export interface UsageEvent {
   latency_ms: number;
   ttfb_ms: number | null;
   usage_source: "provider" | "estimated";
+  endpoint: "chat.completions" | "embeddings" | "responses" | "messages" | "count_tokens";
 }
 
 export interface Price {

@@ -91,6 +91,8 @@ describe("the gateway's own errors never count against a deployment", () => {
     let calls = 0;
     const buggy: Provider = {
       name: "buggy",
+      outputCap: () => null,
+      maxOutput: () => undefined,
       async complete() {
         calls++;
         throw new TypeError("Cannot read properties of undefined (reading 'parts')");

@@ -21,10 +21,15 @@ interface Sample {
   headers?: Record<string, string>;
   /** count_tokens is rate-limited but never charged to a budget. */
   budgeted: boolean;
+  /** Answered by the gateway without a provider (count_tokens counted locally for an OpenAI-type model): no usage event. */
+  local?: boolean;
 }
 const SAMPLES: Record<string, Sample> = {
   "/chat/completions": { endpoint: "chat.completions", budgeted: true, body: (model) => ({ model, messages: [{ role: "user", content: "Say hello in one word." }] }) },
   "/embeddings": { endpoint: "embeddings", budgeted: true, body: (model) => ({ model, input: "the quick brown fox" }) },
+  "/responses": { endpoint: "responses", budgeted: true, body: (model) => ({ model, input: "Say hello in one word." }) },
+  "/messages": { endpoint: "messages", budgeted: true, body: (model) => ({ model, max_tokens: 50, messages: [{ role: "user", content: "Say hello in one word." }] }) },
+  "/messages/count_tokens": { endpoint: "count_tokens", budgeted: false, local: true, body: (model) => ({ model, messages: [{ role: "user", content: "Say hello in one word." }] }) },
 };
 
 const MODEL = "m";
@@ -106,6 +111,13 @@ for (const kind of ["sqlite", "postgres"] as const) {
         expect({ path, status: res.status }).toEqual({ path, status: 200 });
         await res.arrayBuffer();
         const id = res.headers.get("x-request-id")!;
+        if (s.local) {
+          // No model was called: the request is logged, counted and traced, but has no usage event.
+          expect(linesOf(id)).toHaveLength(1);
+          expect(linesOf(id)[0]).toMatchObject({ status: 200, endpoint: s.endpoint, model: MODEL, key: "rich" });
+          expect(delta(before, await scrape(gw.url), series("switchboard_requests_total", { model: MODEL, provider: "oa", status: 200 }))).toBe(1);
+          continue;
+        }
         const e = await eventOf(id);
         expect({ path, endpoint: e.endpoint, status: e.status, usage: e.usageSource }).toEqual({ path, endpoint: s.endpoint, status: 200, usage: "provider" });
         expect(e.promptTokens).toBeGreaterThan(0);

@@ -1,5 +1,6 @@
 // A fixture Anthropic Messages API on port 0: real wire format (JSON, named SSE events, error bodies), scripted replies.
 import { sampleFor } from "./json-sample.ts";
+import { greedyTokens } from "./greedy.ts";
 export type SpecBlock =
   | { type: "text"; text: string }
   | { type: "tool_use"; id?: string; name: string; input: Record<string, unknown> }
@@ -45,6 +46,18 @@ export interface AnthropicUpstream {
   reply(...replies: Reply[]): void;
   fallback: (body: Record<string, unknown>) => Reply;
   stop(): Promise<void>;
+}
+
+/**
+ * Claude using every token max_tokens allows, thinking included (its thinking share is the budget it was given):
+ * set as `fallback` for a greedy model. Anthropic requires max_tokens, so there is always a cap.
+ */
+export function greedyClaude(body: Record<string, unknown>): Reply {
+  const max = greedyTokens(body.max_tokens);
+  const thinking = body.thinking as { type?: string; budget_tokens?: number } | undefined;
+  const thought = thinking?.type === "enabled" ? Math.min(thinking.budget_tokens ?? 0, max - 1) : thinking?.type === "adaptive" ? Math.floor(max / 2) : 0;
+  const content: SpecBlock[] = [...(thought > 0 ? [{ type: "thinking" as const, thinking: "Thinking as long as I may.", signature: "sig-greedy" }] : []), { type: "text", text: "all the words I am allowed" }];
+  return { kind: "message", message: { content, stop_reason: "max_tokens", usage: { input_tokens: 19, output_tokens: max, ...(thought > 0 ? { thinking_tokens: thought } : {}) } } };
 }
 
 export const text = (t: string, extra: Partial<MessageSpec> = {}): Reply => ({ kind: "message", message: { content: [{ type: "text", text: t }], ...extra } });
@@ -99,7 +112,8 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       }
       requests.push({ method: req.method, path: url.pathname, headers: Object.fromEntries(req.headers), body });
 
-      if (req.method !== "POST" || url.pathname !== "/v1/messages") return errorResponse(404, "not_found_error", "Not Found", reqId);
+      const counting = url.pathname === "/v1/messages/count_tokens";
+      if (req.method !== "POST" || (url.pathname !== "/v1/messages" && !counting)) return errorResponse(404, "not_found_error", "Not Found", reqId);
       // The API takes the key as x-api-key or (newer SDKs) as a bearer token.
       const key = req.headers.get("x-api-key") ?? req.headers.get("authorization")?.replace(/^Bearer /, "");
       if (key !== apiKey) return errorResponse(401, "authentication_error", "invalid x-api-key", reqId);
@@ -107,6 +121,12 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       if (!version) return errorResponse(400, "invalid_request_error", "anthropic-version: header is required", reqId);
       if (typeof body !== "object" || body === null) return errorResponse(400, "invalid_request_error", "There was an error parsing the body of your request", reqId);
       const b = body as Record<string, unknown>;
+      if (counting) {
+        // count_tokens takes no max_tokens (and refuses one), and counts the prompt: system, messages, tools.
+        if ("max_tokens" in b || "stream" in b) return errorResponse(400, "invalid_request_error", `${"max_tokens" in b ? "max_tokens" : "stream"}: Extra inputs are not permitted`, reqId);
+        if (typeof b.model !== "string" || !Array.isArray(b.messages)) return errorResponse(400, "invalid_request_error", "messages: Field required", reqId);
+        return Response.json({ input_tokens: tokens([b.system, b.messages, b.tools]) }, { headers: { "request-id": reqId } });
+      }
       const problem = validate(b, version);
       if (problem) return errorResponse(400, "invalid_request_error", problem, reqId);
 

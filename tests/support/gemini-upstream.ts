@@ -14,6 +14,8 @@ import { sampleFor } from "./json-sample.ts";
  * a function call (with a thought signature) when tools are offered and the last turn is the user's text, a
  * reply quoting the function response after one, else an echo of the user text naming any images.
  */
+import { greedyTokens, isGreedy } from "./greedy.ts";
+
 export interface GeminiCall {
   method: string;
   /** Pathname and query, e.g. `/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`. */
@@ -31,6 +33,11 @@ export interface GeminiUpstream {
   calls: GeminiCall[];
   /** The thought signature the fixture attaches to its function calls. */
   signature: string;
+  /**
+   * Scripts the model (clients that drive a tool loop, e.g. Claude Code): when set and it returns an answer for a
+   * request, that answer is given — a function call (with the thought signature) or text — instead of the default one.
+   */
+  respond?: (body: Record<string, unknown>) => { functionCall?: { name: string; args: Record<string, unknown> }; text?: string } | undefined;
   stop(): Promise<void>;
 }
 
@@ -114,7 +121,8 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
 
       const problem = checkGenerationConfig(body);
       if (problem) return googleError(400, problem);
-      const events = script(model, body, signature, responseId);
+      const scripted = up.respond?.(body);
+      const events = scripted ? scriptedEvents(scripted, body, signature, model, responseId) : script(model, body, signature, responseId);
       if (!stream) return new Response(JSON.stringify(merge(events), null, 2), { headers: JSON_TYPE });
       if (url.searchParams.get("alt") !== "sse") {
         // Without alt=sse Google streams one JSON array; the gateway must never ask for that.
@@ -144,7 +152,7 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
     },
   });
 
-  return {
+  const up: GeminiUpstream = {
     url: `http://127.0.0.1:${server.port}`,
     apiKey,
     calls,
@@ -153,6 +161,19 @@ export async function startGeminiUpstream(apiKey = "gemini-upstream-secret-456")
       await server.stop(true);
     },
   };
+  return up;
+}
+
+/** A scripted answer as Gemini streams it: thought summary first when asked for, then the call or the text, then STOP. */
+function scriptedEvents(a: NonNullable<ReturnType<NonNullable<GeminiUpstream["respond"]>>>, body: Record<string, unknown>, signature: string, model: string, responseId: string): unknown[] {
+  const gen = isObj(body.generationConfig) ? body.generationConfig : {};
+  const thoughts = isObj(gen.thinkingConfig) && gen.thinkingConfig.includeThoughts === true;
+  const parts: Part[] = [];
+  if (thoughts) parts.push({ text: "Planning the next step.", thought: true });
+  if (a.functionCall) parts.push({ functionCall: a.functionCall, thoughtSignature: signature });
+  else parts.push({ text: a.text ?? "" });
+  const usageMetadata = { promptTokenCount: 40, candidatesTokenCount: 12, totalTokenCount: 52 + (thoughts ? 6 : 0), ...(thoughts ? { thoughtsTokenCount: 6 } : {}) };
+  return [{ candidates: [{ content: { parts, role: "model" }, finishReason: "STOP", index: 0 }], usageMetadata, modelVersion: model, responseId }];
 }
 
 /**
@@ -185,6 +206,13 @@ function script(model: string, body: Record<string, unknown>, signature: string,
     usageMetadata: u,
     ...tail,
   });
+  if (isGreedy(model)) {
+    // Thoughts and answer together spend maxOutputTokens (per candidate), half each when thoughts are asked for.
+    const gen = (isObj(body.generationConfig) ? body.generationConfig : {}) as Record<string, unknown>;
+    const total = greedyTokens(gen.maxOutputTokens, gen.candidateCount);
+    const thoughts = isObj(gen.thinkingConfig) ? Math.floor(total / 2) : 0;
+    return [ev([{ text: "all the words I am allowed" }], "MAX_TOKENS", { ...usage(19, total - thoughts), thoughtsTokenCount: thoughts, totalTokenCount: 19 + total })];
+  }
   if (model === "blocked") {
     return [{ promptFeedback: { blockReason: "SAFETY", safetyRatings: SAFETY_OK.map((r, i) => (i === 2 ? { ...r, probability: "HIGH" } : r)) }, usageMetadata: { promptTokenCount: 9, totalTokenCount: 9 }, ...tail }];
   }

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { openAIEmbeddings } from "./embeddings-wire.ts";
 import { sampleFor } from "./json-sample.ts";
+import { RECORDED_REASONING_EVENTS, responsesAnswer, sseFrame } from "./openai-responses-wire.ts";
+import { greedyTokens, isGreedy } from "./greedy.ts";
 
 /**
  * Behaviour is picked per request by the upstream model name, so one fixture serves a whole config:
@@ -15,6 +17,11 @@ import { sampleFor } from "./json-sample.ts";
  * normally: a tool call when tools are offered and the last message is the user's, else text.
  * Per instance, `script` overrides the next requests in order (routing tests: "a 503, then a success"), and
  * `delayMs` delays every answer (a slow deployment).
+ *
+ * It also speaks OpenAI's Responses API (`POST /v1/responses`, `GET`/`DELETE /v1/responses/{id}`, and Azure's
+ * `/openai/v1/responses` with `api-key`): JSON or typed SSE events, responses kept for previous_response_id unless
+ * `store: false`; the same `fault-<status>`, `fault-hang` and `fault-reset` models, and `recorded` (a real OpenAI
+ * stream: reasoning with encrypted content, then a function call).
  */
 export interface RecordedCall {
   path: string;
@@ -33,6 +40,11 @@ export interface OpenAIUpstream {
   script: (number | string)[];
   /** Milliseconds to wait before answering every request. */
   delayMs: number;
+  /**
+   * Scripts the model (clients that drive a tool loop, e.g. Claude Code): when set and it returns an answer for a
+   * request, that answer is given — a tool call or text — instead of the default one.
+   */
+  respond?: (body: Record<string, unknown>) => ScriptedAnswer | undefined;
   /** Resolves when `n` calls have been seen aborted (or rejects after `ms`). */
   waitForAbort(n?: number, ms?: number): Promise<void>;
   stop(): Promise<void>;
@@ -99,6 +111,37 @@ function endlessLine(size: number, signal: AbortSignal): ReadableStream<Uint8Arr
   });
 }
 
+/**
+ * A model that uses every token it is allowed (a budget's worst case): `max_completion_tokens` (reasoning included,
+ * half of it on o-series and gpt-5) or `max_tokens`, on every choice (tests/support/greedy.ts).
+ */
+function greedy(body: Record<string, unknown>, model: string, id: string, created: number, rid: Record<string, string>): Response {
+  const n = typeof body.n === "number" ? body.n : 1;
+  const completion = greedyTokens(body.max_completion_tokens ?? body.max_tokens, n);
+  const reasoning = /^(o\d|gpt-5)/.test(model) ? Math.floor(completion / 2) : 0;
+  const usage = { prompt_tokens: 19, completion_tokens: completion, total_tokens: 19 + completion, completion_tokens_details: { reasoning_tokens: reasoning } };
+  const text = "all the words I am allowed ";
+  if (!body.stream) {
+    const choices = Array.from({ length: n }, (_, index) => ({ index, message: { role: "assistant", content: text, refusal: null }, logprobs: null, finish_reason: "length" }));
+    return Response.json({ id, object: "chat.completion", created, model, choices, usage }, { headers: rid });
+  }
+  const base = { id, object: "chat.completion.chunk", created, model };
+  const events = [
+    { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: { content: text }, finish_reason: null }] },
+    { ...base, choices: [{ index: 0, delta: {}, finish_reason: "length" }] },
+    { ...base, choices: [], usage },
+  ];
+  const bytes = events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join("") + "data: [DONE]\n\n";
+  return new Response(bytes, { headers: { "content-type": "text/event-stream", ...rid } });
+}
+
+/** What a scripted model says: a call of one tool (arguments as the JSON string OpenAI sends), or text. */
+export interface ScriptedAnswer {
+  toolCall?: { name: string; arguments: string };
+  text?: string;
+}
+
 interface Msg {
   role: string;
   content?: unknown;
@@ -114,7 +157,7 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
   };
   let seq = 0;
   const script: (number | string)[] = [];
-  const self = { delayMs: 0 };
+  const self: { delayMs: number; respond?: OpenAIUpstream["respond"] } = { delayMs: 0 };
 
   const server = Bun.serve({
     port: 0,
@@ -123,7 +166,9 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     async fetch(req) {
       const url = new URL(req.url);
       const headers = Object.fromEntries(req.headers.entries());
-      if (headers.authorization !== `Bearer ${apiKey}`) {
+      // Azure's v1 surface (/openai/v1/…) authenticates with api-key instead.
+      const azureKey = url.pathname.startsWith("/openai/v1/") && headers["api-key"] === apiKey;
+      if (headers.authorization !== `Bearer ${apiKey}` && !azureKey) {
         return Response.json(
           JSON.parse(errorBody(`Incorrect API key provided: ${headers.authorization ?? "none"}.`, "invalid_request_error", "invalid_api_key")),
           { status: 401 },
@@ -139,6 +184,8 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
         const a = openAIEmbeddings(body, `${String(body.model)}`);
         return Response.json(a.body, { status: a.status });
       }
+      const responsesPath = /^(?:\/openai)?\/v1\/responses(?:\/([^/]+))?$/.exec(url.pathname);
+      if (responsesPath) return responsesApi(req, url, headers, responsesPath[1]);
       if (url.pathname !== "/v1/chat/completions" || req.method !== "POST") return new Response("not found", { status: 404 });
       const body = (await req.json()) as Record<string, unknown>;
       const call: RecordedCall = { path: url.pathname + url.search, headers, body, aborted: false };
@@ -177,6 +224,7 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
         return new Response("gone", { status: 499 });
       }
 
+      const scripted = self.respond?.(body);
       const messages = (body.messages as Msg[]) ?? [];
       const last = messages[messages.length - 1];
       const tools = body.tools as { function: { name: string } }[] | undefined;
@@ -185,13 +233,20 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
       const lastText = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
       // Structured outputs as OpenAI answers them: JSON text matching json_schema.schema (an object for json_object).
       const rf = body.response_format as { type?: string; json_schema?: { schema?: unknown } } | undefined;
-      const answer =
-        rf?.type === "json_schema" ? JSON.stringify(sampleFor(rf.json_schema?.schema, rf.json_schema?.schema)) : rf?.type === "json_object" ? "{}" : last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`;
+      const answer = scripted?.text ??
+        (rf?.type === "json_schema" ? JSON.stringify(sampleFor(rf.json_schema?.schema, rf.json_schema?.schema)) : rf?.type === "json_object" ? "{}" : last?.role === "tool" ? `The tool said: ${lastText}` : `Echo from upstream: ${lastText}`);
       // o-series and gpt-5 refuse max_tokens, as OpenAI does: "Use 'max_completion_tokens' instead."
       if (/^(o\d|gpt-5)/.test(model) && body.max_tokens !== undefined) {
         return new Response(errorBody("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "invalid_request_error", "unsupported_parameter", "max_tokens"), { status: 400, headers: { "content-type": "application/json", ...rid } });
       }
-      const toolCall = wantsTool ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } } : null;
+      if (isGreedy(model)) return greedy(body, model, id, created, rid);
+      const toolCall = scripted
+        ? scripted.toolCall
+          ? { id: `call_${seq}abc`, type: "function", function: scripted.toolCall }
+          : null
+        : wantsTool
+          ? { id: `call_${seq}abc`, type: "function", function: { name: tools![0]!.function.name, arguments: '{"city":"Paris","unit":"celsius"}' } }
+          : null;
 
       if (!body.stream) {
         if (model === "recorded") return Response.json({ ...RECORDED_TEXT_JSON }, { headers: rid });
@@ -250,6 +305,66 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     },
   });
 
+  /** OpenAI's Responses API: the fake keeps what is stored, by id, for previous_response_id, GET and DELETE. */
+  const kept = new Map<string, Record<string, unknown>>();
+  async function responsesApi(req: Request, url: URL, headers: Record<string, string>, id: string | undefined): Promise<Response> {
+    const notFound = (what: string) => Response.json(JSON.parse(errorBody(`Response with id '${what}' not found.`, "invalid_request_error", null, null)), { status: 404 });
+    if (id !== undefined) {
+      calls.push({ path: url.pathname, headers, body: {}, aborted: false });
+      const found = kept.get(id);
+      if (!found) return notFound(id);
+      if (req.method === "DELETE") {
+        kept.delete(id);
+        return Response.json({ id, object: "response", deleted: true });
+      }
+      return req.method === "GET" ? Response.json(found) : new Response("not found", { status: 404 });
+    }
+    if (req.method !== "POST") return new Response("not found", { status: 404 });
+    const body = (await req.json()) as Record<string, unknown>;
+    const call: RecordedCall = { path: url.pathname, headers, body, aborted: false };
+    calls.push(call);
+    req.signal.addEventListener("abort", () => markAborted(call));
+    const forced = script.shift();
+    const model = forced === undefined || forced === "ok" ? String(body.model) : `fault-${forced}`;
+    if (self.delayMs > 0) await Bun.sleep(self.delayMs);
+    const status = /^fault-(\d{3})$/.exec(model);
+    if (status) {
+      const code = Number(status[1]);
+      const h: Record<string, string> = { "content-type": "application/json" };
+      if (code === 429) h["retry-after"] = "7";
+      const msg = code === 400 ? "Invalid 'input': the input is too long." : code === 429 ? "Rate limit reached for requests" : "The server had an error while processing your request.";
+      return new Response(errorBody(msg, code === 400 ? "invalid_request_error" : code === 429 ? "requests" : "server_error", null, code === 400 ? "input" : null), { status: code, headers: h });
+    }
+    if (model === "fault-hang") {
+      await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
+      return new Response("gone", { status: 499 });
+    }
+    const prev = body.previous_response_id;
+    if (typeof prev === "string" && !kept.has(prev)) {
+      return Response.json(JSON.parse(errorBody(`Previous response with id '${prev}' not found.`, "invalid_request_error", "previous_response_not_found", "previous_response_id")), { status: 400 });
+    }
+    const answer = model === "recorded" ? { response: RECORDED_REASONING_EVENTS.at(-1)!.response as Record<string, unknown>, events: RECORDED_REASONING_EVENTS } : responsesAnswer(body, `${model}-2025-08-07`);
+    if (body.store !== false) kept.set(String(answer.response.id), answer.response);
+    if (!body.stream) return Response.json(answer.response);
+    let i = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (model === "fault-reset" && i === 4) {
+          await Bun.sleep(50);
+          c.error(new Error("connection reset by fixture"));
+          return;
+        }
+        const e = answer.events[i++];
+        if (e === undefined) return c.close();
+        c.enqueue(sseFrame(e));
+      },
+      cancel() {
+        markAborted(call);
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" } });
+  }
+
   return {
     url: `http://127.0.0.1:${server.port}/v1`,
     calls,
@@ -257,6 +372,12 @@ export async function startOpenAIUpstream(apiKey = "sk-upstream-secret-123"): Pr
     script,
     get delayMs() {
       return self.delayMs;
+    },
+    get respond() {
+      return self.respond;
+    },
+    set respond(f) {
+      self.respond = f;
     },
     set delayMs(ms: number) {
       self.delayMs = ms;

@@ -39,7 +39,7 @@ async function handleChat(call: ModelCall): Promise<Response> {
   const route = call.resolve(parsed.model, stream);
   const body = withModelParams(parsed, route.model);
   call.requested(body);
-  await call.admit(chatSizing(body, call.deps.config.rate_limit.default_completion_tokens));
+  await call.admit(chatSizing(body));
   if (!stream) {
     const routed = await call.whole((p, d, ctx) => p.complete(body, d, ctx));
     return call.answer(routed, JSON.stringify(routed.result), routed.result.usage ?? null);

@@ -48,7 +48,8 @@ export function mapAnthropicFailure(status: number, f: AnthropicErrorFields, ret
         retryAfter,
       });
     case "overloaded_error":
-      return upstreamFailed("The provider is overloaded (overloaded_error); retry later.", { retryable: true, retryAfter });
+      // `type` is read only by the Messages API's error mapping (529 overloaded_error); chat answers stay 502.
+      return upstreamFailed("The provider is overloaded (overloaded_error); retry later.", { retryable: true, retryAfter, type: "overloaded_error" });
     case "api_error":
       return upstreamFailed("The provider had an internal error (api_error).", { retryable: true });
     case "timeout_error":

@@ -12,12 +12,13 @@ import type {
   AnthropicToolResultBlock,
   CacheControl,
 } from "./wire.ts";
+import { isObj, parseToolArguments } from "../shared/json.ts";
+import { parseDataUri } from "../shared/data-uri.ts";
 
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 /** The `format` Claude's blocks carry in `reasoning_details`, so they are told apart from other providers' reasoning. */
 export const REASONING_FORMAT = "anthropic-claude-v1";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** `{type: "ephemeral", ttl?}` on a part, a message or a tool (LiteLLM's and Anthropic's own spelling); anything else is a 400. */
 export function cacheControlOf(holder: unknown, param: string): CacheControl | undefined {
@@ -74,7 +75,7 @@ export function convertMessages(msgs: ChatMessage[], warn: Warn, opts: ConvertOp
         const blocks: AnthropicBlock[] = opts.replayThinking ? thinkingBlocks(m, `${at}.reasoning_details`) : [];
         blocks.push(...contentBlocks(m.content, `${at}.content`, false));
         (m.tool_calls ?? []).forEach((tc, j) => {
-          blocks.push({ type: "tool_use", id: tc.id, name: tc.function.name, input: parseArguments(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) });
+          blocks.push({ type: "tool_use", id: tc.id, name: tc.function.name, input: parseToolArguments(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) });
         });
         push("assistant", mark(blocks));
         return;
@@ -106,7 +107,7 @@ export function convertMessages(msgs: ChatMessage[], warn: Warn, opts: ConvertOp
  * Claude's thinking blocks as the gateway returned them (`reasoning_details`, OpenRouter's shape) or as LiteLLM does
  * (`thinking_blocks`, Anthropic's own shape). Only signed blocks can be replayed: Anthropic verifies the signature.
  */
-function thinkingBlocks(m: ChatMessage, param: string): AnthropicBlock[] {
+export function thinkingBlocks(m: ChatMessage, param: string): AnthropicBlock[] {
   const raw = m as Record<string, unknown>;
   const out: AnthropicBlock[] = [];
   const details = Array.isArray(raw.reasoning_details) ? raw.reasoning_details : [];
@@ -158,13 +159,6 @@ function contentBlocks(content: ChatMessage["content"], param: string, mediaAllo
   return out;
 }
 
-/** `data:<type>[;base64],<data>` → its parts; undefined when the string is no data URI. */
-export function parseDataUri(url: string): { mediaType: string; base64: boolean; data: string } | undefined {
-  const m = /^data:([^;,]*)((?:;[^;,]*)*),(.*)$/s.exec(url);
-  if (!m) return undefined;
-  return { mediaType: m[1]!.toLowerCase(), base64: m[2]!.split(";").includes("base64"), data: m[3]! };
-}
-
 export function imageSource(url: string, param: string): AnthropicImageSource {
   if (url.startsWith("https://") || url.startsWith("http://")) return { type: "url", url };
   const d = parseDataUri(url);
@@ -199,17 +193,4 @@ function fileBlock(file: { file_data?: string; file_id?: string; filename?: stri
     return { type: "document", source: { type: "text", media_type: "text/plain", data: text }, ...title };
   }
   throw invalidRequest(`File type '${d.mediaType}' is not supported by Anthropic models; send a PDF, a text file or an image.`, `${param}.file_data`);
-}
-
-/** Tool-call arguments arrive as a JSON string; Anthropic wants the object. "" (sent by some clients for no-arg tools) is {}. */
-function parseArguments(args: string, param: string): Record<string, unknown> {
-  if (args.trim() === "") return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(args);
-  } catch {
-    throw invalidRequest("Tool call arguments must be a JSON object; this string is not valid JSON.", param);
-  }
-  if (!v || typeof v !== "object" || Array.isArray(v)) throw invalidRequest("Tool call arguments must be a JSON object.", param);
-  return v as Record<string, unknown>;
 }

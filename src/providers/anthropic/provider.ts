@@ -4,15 +4,18 @@ import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { mapAnthropicError } from "./errors.ts";
+import { defaultMaxTokens } from "./models.ts";
 import { DEFAULT_ANTHROPIC_VERSION, structuredToolOf, toAnthropicRequest } from "./request.ts";
 import { fromAnthropicResponse } from "./response.ts";
 import { createAnthropicStreamTranslator, parseAnthropicEvent } from "./stream.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
+import { anthropicNative } from "./native.ts";
 
 export const createAnthropicProvider: ProviderFactory = (name, config) => {
   // base_url as the official SDK takes it: the host, without /v1.
-  const url = `${(config.base_url ?? "https://api.anthropic.com").replace(/\/+$/, "")}/v1/messages`;
+  const base = (config.base_url ?? "https://api.anthropic.com").replace(/\/+$/, "");
+  const url = `${base}/v1/messages`;
   const version = config.anthropic_version ?? DEFAULT_ANTHROPIC_VERSION;
   // Lower-cased so a config header cannot sit beside ours under another spelling; ours are set last.
   const headers: Record<string, string> = {};
@@ -33,8 +36,15 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
   };
   const created = (ctx: CallContext) => Math.floor(ctx.now() / 1000);
 
+  const noWarn = () => {};
   return {
     name,
+    // What the translation sends as max_tokens, which bounds thinking and answer together (after it grew to fit a
+    // thinking budget); never absent, Anthropic requires it. Legacy functions change no token setting.
+    outputCap: (req, d) => toAnthropicRequest(req, d, noWarn, { anthropicVersion: version }).max_tokens,
+    maxOutput: (d) => d.model.max_output_tokens ?? defaultMaxTokens(d.upstreamModel),
+    // Messages API requests reach Anthropic as the client wrote them (src/protocols/messages).
+    ...anthropicNative(base, headers),
     async complete(req, d, ctx) {
       const { res, structuredTool } = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);

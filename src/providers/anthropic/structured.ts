@@ -2,10 +2,10 @@
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
 import { supportsNativeStructuredOutput } from "./models.ts";
+import { isObj } from "../shared/json.ts";
 import type { AnthropicOutputConfig, AnthropicTool, AnthropicToolChoice } from "./wire.ts";
 
 type Schema = Record<string, unknown>;
-const isObj = (v: unknown): v is Schema => typeof v === "object" && v !== null && !Array.isArray(v);
 const isPrimitive = (v: unknown) => v === null || typeof v !== "object";
 const PARAM = "response_format.json_schema.schema";
 

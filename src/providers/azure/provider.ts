@@ -25,10 +25,14 @@ export const createAzureProvider: ProviderFactory = (name, config) => {
     if (!url) urls.set(key, (url = azureChatUrl(baseUrl, deployment, apiVersion, operation)));
     return url;
   };
+  // The Responses API lives on Azure's v1 surface (no api-version); the deployment goes in the body's `model`.
+  const responses = `${baseUrl.replace(/\/+$/, "").replace(/\/openai$/, "")}/openai/v1/responses`;
   // Without api_key, auth can still come from config `headers` (an Entra ID `authorization: Bearer …`).
   return openAICompatible(name, {
     chatUrl: (d) => urlOf(d, "chat/completions"),
     embeddingsUrl: (d) => urlOf(d, "embeddings"),
+    responsesUrl: config.responses === false ? undefined : () => responses,
+    responsesModel: (d) => d.model.deployment ?? d.upstreamModel,
     headers: authHeaders(config, config.api_key ? { "api-key": config.api_key } : {}),
     streamFilter: promptFilterPreambleDropper,
   });

@@ -3,6 +3,7 @@ import type { ChatCompletion, ChatCompletionChunk, ChatRequest, Usage } from "..
 import { DONE, encodeChunk } from "../../openai/sse.ts";
 import { meterChunk } from "../http.ts";
 import type { CallContext, ProviderFactory } from "../types.ts";
+import { clientCap } from "../shared/output-limits.ts";
 
 function lastUserText(req: ChatRequest): string {
   for (let i = req.messages.length - 1; i >= 0; i--) {
@@ -29,6 +30,9 @@ function answer(req: ChatRequest): { text: string; usage: Usage } {
 
 export const createEchoProvider: ProviderFactory = (name) => ({
   name,
+  // It writes at most max_tokens words (one token each), and at most the user's message.
+  outputCap: (req) => clientCap(req),
+  maxOutput: (d) => d.model.max_output_tokens,
   async complete(req, _d, ctx): Promise<ChatCompletion> {
     const { text, usage } = answer(req);
     const truncated = text.length < (lastUserText(req) || "").length;

@@ -2,12 +2,12 @@
 import { invalidRequest, upstreamFailed } from "../../openai/errors.ts";
 import type { EmbeddingsRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import type { Warn } from "../types.ts";
+import { isObj } from "../shared/json.ts";
 
 export interface GeminiBatchEmbedRequest {
   requests: { model: string; content: { parts: { text: string }[] }; outputDimensionality?: number }[];
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The texts of the request; token-id arrays are OpenAI tokenizer ids, which mean nothing to Gemini. */
 export function embeddingInputs(req: EmbeddingsRequest): string[] {

@@ -1,6 +1,7 @@
 // Maps Google API error bodies (`{"error":{code,message,status,details}}`) to gateway failures per the contract.
 import { GatewayError, upstreamFailed } from "../../openai/errors.ts";
 import { parseJsonSafe, retryAfterSeconds } from "../http.ts";
+import { isObj } from "../shared/json.ts";
 
 interface GoogleError {
   code?: number;
@@ -9,7 +10,6 @@ interface GoogleError {
   details: Record<string, unknown>[];
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Reads a Google error body; the streaming endpoint without `alt=sse` wraps it in an array, so accept both. */
 export function readGoogleError(body: unknown): GoogleError | undefined {

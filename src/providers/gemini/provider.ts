@@ -4,12 +4,13 @@ import type { ChatRequest } from "../../openai/schemas.ts";
 import { readJson, translateSse, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import { mapGeminiError } from "./errors.ts";
-import { toGeminiRequest } from "./request.ts";
+import { geminiOutputCap, toGeminiRequest } from "./request.ts";
 import { fromGeminiResponse, type ResponseMeta } from "./response.ts";
 import { createGeminiStreamTranslator } from "./stream.ts";
 import { fromGeminiEmbedResponse, toGeminiEmbedRequest } from "./embeddings.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
+import { knownMaxOutput } from "../shared/output-limits.ts";
 
 export const GEMINI_BASE_URL = "https://generativelanguage.googleapis.com";
 
@@ -55,6 +56,8 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
 
   return {
     name,
+    outputCap: (req, d) => geminiOutputCap(req, d.model.max_tokens),
+    maxOutput: (d) => d.model.max_output_tokens ?? knownMaxOutput(d.upstreamModel),
     async complete(req, d, ctx) {
       const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, false), headers, body: payload }, ctx, mapGeminiError);

@@ -3,6 +3,8 @@ import type { Warn } from "../types.ts";
 import type { ChatMessage, ChatRequest } from "../../openai/schemas.ts";
 import { invalidRequest } from "../../openai/errors.ts";
 import { schemaBudget, toGeminiSchema, type GeminiSchema, type SchemaBudget } from "./schema.ts";
+import { isObj, parseToolArguments } from "../shared/json.ts";
+import { parseDataUri } from "../shared/data-uri.ts";
 
 export interface GeminiPart {
   text?: string;
@@ -52,7 +54,6 @@ const HANDLED = new Set([
   "parallel_tool_calls", "reasoning_effort", "logprobs", "top_logprobs",
 ]);
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export function toGeminiRequest(req: ChatRequest, opts: RequestOptions): GeminiRequest {
   const { contents, system } = convertMessages(req.messages, opts.warn);
@@ -113,6 +114,15 @@ function generationConfig(req: ChatRequest, opts: RequestOptions, budget: Schema
     }
   }
   return gen;
+}
+
+/**
+ * The output a Gemini request is held to: maxOutputTokens per candidate, which thinking spends too (observed on 2.5
+ * and 3); null when it goes without one.
+ */
+export function geminiOutputCap(req: ChatRequest, defaultMaxTokens: number | undefined): number | null {
+  const max = req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens;
+  return max == null ? null : max * Math.max(1, req.n ?? 1);
 }
 
 /** Thinking budget per reasoning_effort for budget-based models (Gemini 2.5: Pro takes 128–32768, Flash 0–24576). */
@@ -193,7 +203,7 @@ function convertMessages(messages: ChatMessage[], warn: Warn): { contents: Gemin
         const calls = m.tool_calls ?? [];
         calls.forEach((tc, j) => {
           callNames.set(tc.id, tc.function.name);
-          const part: GeminiPart = { functionCall: { name: tc.function.name, args: parseArgs(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) } };
+          const part: GeminiPart = { functionCall: { name: tc.function.name, args: parseToolArguments(tc.function.arguments, `${at}.tool_calls[${j}].function.arguments`) } };
           const sig = signatureOf(tc);
           if (sig) part.thoughtSignature = sig;
           parts.push(part);
@@ -223,18 +233,6 @@ function signatureOf(tc: unknown): string | undefined {
   if (!isObj(tc) || !isObj(tc.extra_content) || !isObj(tc.extra_content.google)) return undefined;
   const s = tc.extra_content.google.thought_signature;
   return typeof s === "string" && s.length > 0 ? s : undefined;
-}
-
-function parseArgs(args: string, param: string): Record<string, unknown> {
-  if (args.trim() === "") return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(args);
-  } catch {
-    throw invalidRequest("Tool call arguments must be a JSON object; this is not valid JSON.", param);
-  }
-  if (!isObj(v)) throw invalidRequest("Tool call arguments must be a JSON object.", param);
-  return v;
 }
 
 /** Gemini's `response` must be an object: a JSON object result is sent as it is, anything else as `{result}`. */
@@ -329,14 +327,12 @@ function filePart(file: { file_data?: string; file_id?: string; filename?: strin
 
 export function imagePart(url: string, param: string): GeminiPart {
   if (!url.startsWith("data:")) return { fileData: { mimeType: guessMimeType(url), fileUri: url } };
-  const comma = url.indexOf(",");
-  const meta = comma === -1 ? "" : url.slice(5, comma);
-  const [mimeType = "", ...flags] = meta.split(";");
-  if (comma === -1 || !mimeType.includes("/")) {
+  const d = parseDataUri(url);
+  if (!d || !d.mediaType.includes("/")) {
     throw invalidRequest("Image data URI must look like data:<mime type>;base64,<data>.", param);
   }
-  const body = url.slice(comma + 1);
-  if (flags.includes("base64")) return { inlineData: { mimeType, data: body } };
+  const { mediaType: mimeType, data: body } = d;
+  if (d.base64) return { inlineData: { mimeType, data: body } };
   // A non-base64 data URI is percent-encoded text (SVG, for instance); Gemini wants base64 bytes.
   let decoded: string;
   try {

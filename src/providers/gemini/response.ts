@@ -3,6 +3,7 @@ import type { Warn } from "../types.ts";
 import type { ChatCompletion, FinishReason, Logprobs, Usage } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { geminiStreamError, readGoogleError } from "./errors.ts";
+import { isObj } from "../shared/json.ts";
 
 /** What a translated response needs from the call: all ids and clocks come in from outside. */
 export interface ResponseMeta {
@@ -36,7 +37,6 @@ export interface CandidateView {
   finishReason?: string;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
 /** Deterministic per response; a second candidate's calls get their own series. */

@@ -1,5 +1,6 @@
 // Converts a JSON Schema (tools, response_format) into the OpenAPI 3.0 subset Gemini's `Schema` accepts.
 import { invalidRequest } from "../../openai/errors.ts";
+import { isObj } from "../shared/json.ts";
 
 export type GeminiSchema = Record<string, unknown>;
 
@@ -47,7 +48,6 @@ const MAX_REF_DEPTH = 8;
  */
 export const MAX_SCHEMA_NODES = 10_000;
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 export interface SchemaConversion {
   schema: GeminiSchema | undefined;

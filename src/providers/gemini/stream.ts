@@ -14,8 +14,8 @@ import {
   type GeminiToolCall,
   type ResponseMeta,
 } from "./response.ts";
+import { isObj } from "../shared/json.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"];
 

@@ -3,9 +3,10 @@ import type { ProviderConfig } from "../../config/schema.ts";
 import type { ChatCompletion, ChatRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
-import type { CallContext, Deployment, Provider, ProviderFactory, Warn } from "../types.ts";
+import type { CallContext, Deployment, NativeRequest, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
+import { clientCap, knownMaxOutput } from "../shared/output-limits.ts";
 
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
@@ -17,6 +18,10 @@ export interface OpenAICompatibleOptions {
   mapError?: ErrorMapper;
   /** A per-stream edit of the provider's SSE (Azure's preamble), applied inside the passthrough. */
   streamFilter?: () => BlockFilter;
+  /** The Responses API's URL for a deployment; absent when the server speaks only chat (`responses: false`). */
+  responsesUrl?: (d: Deployment) => string;
+  /** The `model` a Responses body carries for a deployment (Azure: its deployment name); default the upstream model. */
+  responsesModel?: (d: Deployment) => string;
 }
 
 /**
@@ -47,6 +52,8 @@ function isEmbeddings(v: unknown): v is EmbeddingsResponse {
   return !!v && typeof v === "object" && Array.isArray((v as { data?: unknown }).data) && typeof (v as { usage?: unknown }).usage === "object";
 }
 
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
 function isCompletion(v: unknown): v is ChatCompletion {
   return !!v && typeof v === "object" && Array.isArray((v as { choices?: unknown }).choices);
 }
@@ -56,8 +63,40 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
   const mapError = opts.mapError ?? mapOpenAIError;
   const post = (req: ChatRequest, d: Deployment, ctx: CallContext, stream: boolean) =>
     upstreamFetch({ url: opts.chatUrl(d), headers: opts.headers, body: upstreamBody(req, d, stream, ctx.warn) }, ctx, mapError);
+  const responses = (req: NativeRequest, d: Deployment, ctx: CallContext, stream: boolean) => {
+    if (req.api !== "responses" || !opts.responsesUrl) throw upstreamFailed(`This provider does not take ${req.api} requests as they are.`, { retryable: false });
+    // The client's body, unknown fields and all; only the model is the provider's own.
+    const body = { ...req.body, model: opts.responsesModel?.(d) ?? d.upstreamModel, stream };
+    return upstreamFetch({ url: opts.responsesUrl(d), headers: opts.headers, body: JSON.stringify(body) }, ctx, mapError);
+  };
   return {
     name,
+    // max_completion_tokens bounds reasoning and answer together; max_tokens bounds the answer of older models.
+    outputCap: (req) => clientCap(req),
+    maxOutput: (d) => d.model.max_output_tokens ?? knownMaxOutput(d.upstreamModel),
+    speaks: (api) => api === "responses" && opts.responsesUrl !== undefined,
+    async nativeComplete(req, d, ctx) {
+      const body = await readJson(await responses(req, d, ctx, false), ctx);
+      if (!isObj(body) || body.object !== "response") throw upstreamFailed("The provider returned an unexpected response shape.");
+      return body;
+    },
+    async nativeStream(req, d, ctx) {
+      const res = await responses(req, d, ctx, true);
+      if (!res.body) throw upstreamFailed("The provider returned an empty stream.");
+      const type = res.headers.get("content-type") ?? "";
+      if (!type.includes("text/event-stream")) {
+        await res.body.cancel().catch(() => {});
+        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
+      }
+      return res.body;
+    },
+    async nativeResource(api, method, id, d, ctx) {
+      if (api !== "responses" || !opts.responsesUrl) throw upstreamFailed(`This provider keeps no ${api} objects.`, { retryable: false });
+      const res = await upstreamFetch({ url: `${opts.responsesUrl(d)}/${encodeURIComponent(id)}`, method, headers: opts.headers }, ctx, mapError);
+      const body = await readJson(res, ctx);
+      if (!isObj(body)) throw upstreamFailed("The provider returned an unexpected response shape.");
+      return body;
+    },
     async complete(req, d, ctx) {
       const res = await post(req, d, ctx, false);
       const body = await readJson(res, ctx);
@@ -94,9 +133,12 @@ export const createOpenAIProvider: ProviderFactory = (name, config) => {
   const base = (config.base_url ?? "https://api.openai.com/v1").replace(/\/+$/, "");
   const url = `${base}/chat/completions`;
   const embeddings = `${base}/embeddings`;
+  const responses = `${base}/responses`;
   return openAICompatible(name, {
     chatUrl: () => url,
     embeddingsUrl: () => embeddings,
+    // OpenAI speaks it; a compatible server that does not is marked `responses: false` and gets translations.
+    responsesUrl: config.responses === false ? undefined : () => responses,
     headers: authHeaders(config, config.api_key ? { authorization: `Bearer ${config.api_key}` } : {}),
   });
 };

@@ -146,6 +146,29 @@ export const MIGRATIONS: readonly Migration[] = [
     // Events written before this were all chat completions or embeddings; chat is what most were.
     up: () => [`ALTER TABLE usage_events ADD COLUMN endpoint TEXT NOT NULL DEFAULT 'chat.completions'`],
   },
+  {
+    version: 4,
+    name: "saved Responses API responses and the deployment's shared secrets",
+    up: () => [
+      // A response's conversation items (JSON) per key; provider: the provider instance holding a passed-through one.
+      `CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        key_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        provider TEXT,
+        previous_id TEXT,
+        created_at BIGINT NOT NULL,
+        body TEXT
+      )`,
+      `CREATE INDEX responses_created ON responses (created_at)`,
+      // Secrets every instance must share (the key that seals reasoning handed to clients), made once by the first.
+      `CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
