@@ -73,7 +73,6 @@ export function buildConfig(raw: unknown, source: string, env: Record<string, st
     store: Value.Default(ConfigSchema.properties.store, c.store ?? {}) as Config["store"],
     usage: Value.Default(ConfigSchema.properties.usage, c.usage ?? {}) as Config["usage"],
     responses: Value.Default(ConfigSchema.properties.responses, c.responses ?? {}) as Config["responses"],
-    messages: Value.Default(ConfigSchema.properties.messages, c.messages ?? {}) as Config["messages"],
     metrics: Value.Default(ConfigSchema.properties.metrics, c.metrics ?? {}) as Config["metrics"],
     telemetry: Value.Default(ConfigSchema.properties.telemetry, c.telemetry ?? {}) as Config["telemetry"],
     source,

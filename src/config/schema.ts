@@ -41,6 +41,12 @@ export const ServerSchema = T.Object(
     allowed_hosts: T.Optional(
       T.Array(T.String({ minLength: 1, maxLength: 260, pattern: "^(\\*|(\\*\\.)?[A-Za-z0-9_.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$" }), { minItems: 1, maxItems: 1000 }),
     ),
+    /**
+     * The secret sealing what clients carry but must not read (Responses' encrypted reasoning, the thinking signatures
+     * of Messages answers); at least 32 characters, the same on every instance. Absent: one is generated once and kept
+     * in the store, shared by every instance using it.
+     */
+    seal_secret: T.Optional(T.String({ minLength: 32 })),
   },
   closed,
 );
@@ -248,23 +254,6 @@ export const ResponsesSchema = T.Object(
   {
     /** Saved responses (their conversation items) older than this are pruned. */
     retention_days: PosInt({ default: 30 }),
-    /**
-     * The secret that seals reasoning handed to clients (`encrypted_content`); at least 32 characters. Absent: one is
-     * generated once and kept in the store, shared by every instance using it.
-     */
-    seal_secret: T.Optional(T.String({ minLength: 32 })),
-  },
-  closed,
-);
-
-/** The Messages API (protocols/messages/). */
-export const MessagesSchema = T.Object(
-  {
-    /**
-     * The secret that seals the thinking signatures the gateway makes for translated models; at least 32 characters,
-     * the same on every instance. Absent: derived from the config's own secrets (provider keys, client keys, admin key).
-     */
-    seal_secret: T.Optional(T.String({ minLength: 32 })),
   },
   closed,
 );
@@ -312,7 +301,6 @@ export const ConfigSchema = T.Object(
     store: T.Optional(StoreSchema),
     usage: T.Optional(UsageSchema),
     responses: T.Optional(ResponsesSchema),
-    messages: T.Optional(MessagesSchema),
     metrics: T.Optional(MetricsSchema),
     telemetry: T.Optional(TelemetrySchema),
   },
@@ -333,7 +321,6 @@ export interface Config {
   store: Static<typeof StoreSchema>;
   usage: Static<typeof UsageSchema>;
   responses: Static<typeof ResponsesSchema>;
-  messages: Static<typeof MessagesSchema>;
   metrics: Static<typeof MetricsSchema>;
   telemetry: Static<typeof TelemetrySchema>;
   /** Where it came from, for the start-up banner. */

@@ -13,6 +13,7 @@ import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
 import { responsesRoutes } from "../protocols/responses/routes.ts";
 import { createResponsesService } from "../protocols/responses/service.ts";
 import { messagesRoutes } from "../protocols/messages/routes.ts";
+import { createSealKeys, derivedSecret } from "../protocols/shared/seal-keys.ts";
 import { modelRoutes } from "../protocols/models/routes.ts";
 import { healthRoutes } from "../ops/health.ts";
 import { adminRoutes } from "../control/providers-health.ts";
@@ -124,7 +125,7 @@ function asGatewayError(code: unknown, error: unknown, request: Request, allowed
 export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const logger = deps.logger ?? createStdoutLogger();
   const keys = buildKeyRing(config);
-  const secrets = (c: Config) => registerSecrets([c.metrics.key, c.responses.seal_secret, ...Object.values(c.telemetry.headers ?? {})]);
+  const secrets = (c: Config) => registerSecrets([c.metrics.key, c.server.seal_secret, ...Object.values(c.telemetry.headers ?? {})]);
   secrets(config);
   const metrics = new GatewayMetrics({ keyLabels: config.metrics.key_labels, version: pkg.version });
   const tracing = createTracing(config.telemetry, pkg.version, metrics.spansDropped, logger);
@@ -153,7 +154,10 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
   const chatDeps = () => live.current.chat;
   // Saved Responses API conversations and the sealing secret live in the store, beside the request path.
-  const responses = createResponsesService(store ?? null, () => live.current.config, logger);
+  // One sealing secret for every front door, read once (a reload never changes it: sealed tokens must keep opening).
+  const seals = createSealKeys({ configured: config.server.seal_secret, store: store ?? null, fallback: () => derivedSecret(config) });
+  // Its writes go through the control plane's store: on the store thread when there is one, never stalling requests.
+  const responses = createResponsesService(control?.store ?? store ?? null, () => live.current.config, logger, seals);
   // Gauges are read when scraped, never updated per request.
   metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0, usageLost: () => control?.writer.stats() ?? { deadLettered: 0, dropped: 0 } });
   const readiness: ReadinessCheck[] = [];
@@ -270,8 +274,8 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(embeddingsRoutes("/api/v1", chatDeps, auth))
     .use(responsesRoutes("/v1", chatDeps, auth, responses))
     .use(responsesRoutes("/api/v1", chatDeps, auth, responses))
-    .use(messagesRoutes("/v1", chatDeps, keys))
-    .use(messagesRoutes("/api/v1", chatDeps, keys));
+    .use(messagesRoutes("/v1", chatDeps, keys, seals))
+    .use(messagesRoutes("/api/v1", chatDeps, keys, seals));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({

@@ -3,7 +3,11 @@ import { StoreConflict, type Store } from "./store.ts";
 import { KeyStateConflict } from "./errors.ts";
 
 /** The store methods that write: these run on the thread; reads stay on the request thread's connection. */
-export const THREAD_METHODS = ["insertEvents", "createKey", "updateKey", "appendAudit", "pruneEvents", "pruneSeries", "checkWrite"] as const;
+export const THREAD_METHODS = [
+  "insertEvents", "createKey", "updateKey", "appendAudit", "pruneEvents", "pruneSeries", "checkWrite",
+  "saveResponse", "deleteResponse", "pruneResponses",
+] as const;
+// sharedSecret also writes, once, at start; its `make` callback cannot cross to the thread, so it stays here.
 export type ThreadMethod = (typeof THREAD_METHODS)[number];
 type Args<M extends ThreadMethod> = Parameters<Store[M]>;
 type Result<M extends ThreadMethod> = Awaited<ReturnType<Store[M]>>;

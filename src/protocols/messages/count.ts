@@ -2,14 +2,14 @@
 import { countPromptTokens } from "../../limits/estimate.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
 import type { CountTokensRequest } from "./schema.ts";
-import type { Sealer } from "./seal.ts";
+import type { ThinkingSealer } from "./seal.ts";
 import { baseRequest } from "./to-chat.ts";
 
 /** A document's cost is not knowable without its pages; Anthropic counts roughly 1,500–3,000 tokens a page. */
 const PDF_TOKENS_PER_100KB = 1500;
 
 /** Nothing is opened: the reasoning of earlier turns is not sent again, so it is not counted. */
-const noSeals: Sealer = { seal: () => "", open: () => undefined };
+const noSeals: ThinkingSealer = { seal: () => "", open: () => undefined };
 
 /**
  * The prompt tokens of a count_tokens request, as the model it names would be sent it (the same translation as a

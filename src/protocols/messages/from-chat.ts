@@ -1,6 +1,6 @@
 // Pure translation of a chat completion into an Anthropic `message`, and the mappings the stream translator shares.
 import type { ChatCompletion, FinishReason, Usage } from "../../openai/schemas.ts";
-import type { Sealer, ThinkingSeal } from "./seal.ts";
+import type { ThinkingSealer, ThinkingSeal } from "./seal.ts";
 
 export type StopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "refusal";
 
@@ -34,7 +34,7 @@ export interface AnswerContext {
   publicModel: string;
   /** The provider instance that answered: sealed reasoning state goes back only to it. */
   provider: string;
-  sealer: Sealer;
+  sealer: ThinkingSealer;
   /** Whether the client asked for thinking: only then does reasoning come back, as thinking blocks. */
   thinking: boolean;
   /** `thinking.display: "omitted"`: the blocks come back signed but without their text (as Anthropic sends them). */

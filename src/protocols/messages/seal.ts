@@ -1,5 +1,10 @@
-// Sealing of the state a translated answer's thinking must carry back (AES-256-GCM under a server secret): the signatures the gateway makes.
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
+// The thinking signatures the gateway makes for translated answers: the provider's reasoning state, sealed under the deployment's secret (protocols/shared/seal.ts).
+import { SealBroken, SEAL_PREFIX, type Sealer } from "../shared/seal.ts";
+
+export { SEAL_PREFIX };
+
+/** What these signatures are sealed for: a token sealed for another purpose does not open here. */
+export const THINKING_PURPOSE = "messages.thinking";
 
 /**
  * What a thinking block's signature holds when the gateway made it: where the reasoning came from and the provider's
@@ -14,52 +19,27 @@ export interface ThinkingSeal {
   toolSignatures?: Record<string, string>;
 }
 
-export interface Sealer {
+export interface ThinkingSealer {
   seal(payload: ThinkingSeal): string;
   /** The payload, or undefined when the string is not a seal of this gateway's secret (a Claude signature, a forgery). */
   open(signature: string): ThinkingSeal | undefined;
 }
 
 /** Signatures the gateway makes start so; Claude's (standard base64) never contain a dot. */
-export const SEAL_PREFIX = "sb1.";
 export const isGatewaySignature = (s: unknown): s is string => typeof s === "string" && s.startsWith(SEAL_PREFIX);
 
-const IV = 12;
-const TAG = 16;
-// Bound to this use: a seal made for another purpose under the same secret does not open here.
-const INFO = "switchboard messages thinking-signature v1";
-const AAD = Buffer.from(INFO);
-
-/**
- * A sealer under `secret` (at least 16 bytes of it). The key is derived with HKDF, so the same secret on every
- * instance (config or store) opens what any of them sealed; a per-process random key would break every conversation
- * that moves to another instance or outlives a restart.
- */
-export function createSealer(secret: string | Uint8Array): Sealer {
-  const raw = typeof secret === "string" ? Buffer.from(secret, "utf8") : Buffer.from(secret);
-  if (raw.length < 16) throw new Error("The sealing secret must be at least 16 bytes.");
-  const key = Buffer.from(hkdfSync("sha256", raw, Buffer.alloc(0), INFO, 32));
+/** Thinking signatures on the deployment's sealer for THINKING_PURPOSE. */
+export function thinkingSealer(sealer: Sealer): ThinkingSealer {
   return {
-    seal(payload) {
-      const iv = randomBytes(IV);
-      const cipher = createCipheriv("aes-256-gcm", key, iv);
-      cipher.setAAD(AAD);
-      const body = Buffer.concat([cipher.update(JSON.stringify(compact(payload)), "utf8"), cipher.final()]);
-      return SEAL_PREFIX + Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64url");
-    },
+    seal: (payload) => sealer.seal(compact(payload)),
     open(signature) {
       if (!isGatewaySignature(signature)) return undefined;
-      const bytes = Buffer.from(signature.slice(SEAL_PREFIX.length), "base64url");
-      if (bytes.length < IV + TAG + 2) return undefined;
       try {
-        const decipher = createDecipheriv("aes-256-gcm", key, bytes.subarray(0, IV));
-        decipher.setAAD(AAD);
-        decipher.setAuthTag(bytes.subarray(bytes.length - TAG));
-        const text = Buffer.concat([decipher.update(bytes.subarray(IV, bytes.length - TAG)), decipher.final()]).toString("utf8");
-        return expand(JSON.parse(text));
-      } catch {
-        // Wrong key, altered bytes, or not JSON: not ours to trust.
-        return undefined;
+        return expand(sealer.open(signature));
+      } catch (e) {
+        // Wrong key or altered bytes: not ours to trust, so the block is treated as another party's.
+        if (e instanceof SealBroken) return undefined;
+        throw e;
       }
     },
   };

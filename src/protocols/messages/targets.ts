@@ -8,7 +8,7 @@ import { countTokensLocally } from "./count.ts";
 import { fromChatCompletion, type AnthropicMessage } from "./from-chat.ts";
 import { forwardNativeStream, nativeAnswer, prepareNativeBody } from "./native.ts";
 import type { CountTokensRequest, MessagesRequest } from "./schema.ts";
-import type { Sealer } from "./seal.ts";
+import type { ThinkingSealer } from "./seal.ts";
 import { pipeChatToMessages } from "./sse.ts";
 import { createMessagesStreamTranslator } from "./stream.ts";
 import type { TargetProfile } from "./target.ts";
@@ -34,7 +34,7 @@ export interface MessagesContext {
   /** The validated body as the client sent it, unknown fields included (what a passthrough forwards). */
   raw: Record<string, unknown>;
   headers: Record<string, string>;
-  sealer: Sealer;
+  sealer: ThinkingSealer;
   config: Config;
   /** The prompt's tokens as the gateway counts them, once per request (the sizing's count, when it made one). */
   inputTokens?: () => number;

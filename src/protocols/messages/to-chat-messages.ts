@@ -4,13 +4,13 @@ import { invalidRequest } from "../../openai/errors.ts";
 import { REASONING_FORMAT } from "../../providers/anthropic/messages.ts";
 import type { Warn } from "../../providers/types.ts";
 import type { ContentBlock, DocumentBlock, ImageBlock, MessageParam, MessagesRequest, TextBlock, ToolResultBlock } from "./schema.ts";
-import { isGatewaySignature, type Sealer } from "./seal.ts";
+import { isGatewaySignature, type ThinkingSealer } from "./seal.ts";
 import { keepsCacheControl, replaysClaudeThinking, type TargetProfile } from "./target.ts";
 
 export interface MessageContext {
   target: TargetProfile;
   warn: Warn;
-  sealer: Sealer;
+  sealer: ThinkingSealer;
 }
 
 type Part = ChatContentPart & { cache_control?: unknown };

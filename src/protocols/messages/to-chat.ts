@@ -3,14 +3,14 @@ import type { ChatRequest, ChatTool, ReasoningEffort } from "../../openai/schema
 import { invalidRequest } from "../../openai/errors.ts";
 import type { Warn } from "../../providers/types.ts";
 import type { CountTokensRequest, MessagesRequest, ThinkingConfig, ToolChoice, ToolParam } from "./schema.ts";
-import type { Sealer } from "./seal.ts";
+import type { ThinkingSealer } from "./seal.ts";
 import { keepsCacheControl, speaksPlainChat, takesReasoningEffort, takesUser, type TargetProfile } from "./target.ts";
 import { convertMessages, convertSystem, type MessageContext } from "./to-chat-messages.ts";
 
 export interface ToChatOptions {
   target: TargetProfile;
   warn: Warn;
-  sealer: Sealer;
+  sealer: ThinkingSealer;
 }
 
 /** Fields this translation reads; any other top-level field is dropped and named in x-switchboard-warnings. */

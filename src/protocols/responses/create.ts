@@ -69,7 +69,6 @@ export async function handleCreate(call: ModelCall, rs: ResponsesService): Promi
   const key = newResponseKey();
   const keep = req.store !== false && rs.store !== null;
   const sealed = req.include?.includes(ENCRYPTED_REASONING) === true;
-  if (sealed && !sealer) notes.push({ message: "include 'reasoning.encrypted_content' cannot be honoured: this gateway has no store and no responses.seal_secret.", param: "include" });
   const output = (t: ChatTranslation): OutputContext => ({
     key,
     publicModel: req.model,
@@ -77,7 +76,7 @@ export async function handleCreate(call: ModelCall, rs: ResponsesService): Promi
     request: req,
     names: t.names,
     summary: (req.reasoning?.summary ?? req.reasoning?.generate_summary) != null,
-    seal: sealed && sealer ? (s) => sealer.seal(s) : undefined,
+    seal: sealed ? (s) => sealer.seal(s) : undefined,
     keepState: keep,
   });
   const translated = (ctx: CallContext): ChatTranslation => {

@@ -4,7 +4,7 @@ import type { Restored } from "./state.ts";
 import { kindOf, type SourcedItem } from "./items.ts";
 import { isGatewayResponseId, responseOfItem } from "./ids.ts";
 import { publicItem, STATE } from "./reasoning-state.ts";
-import { SEAL_PREFIX } from "./seal.ts";
+import { SEAL_PREFIX } from "../shared/seal.ts";
 
 /** Whether an item is the gateway's own making or holds its state: no provider can read it as it is. */
 function gatewayItem(item: object): boolean {

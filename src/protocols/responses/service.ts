@@ -2,23 +2,23 @@
 import type { Config } from "../../config/schema.ts";
 import type { Logger } from "../../observability/log.ts";
 import type { Store } from "../../store/store.ts";
-import type { Sealer } from "./seal.ts";
-import { loadSealer, startResponsePruner, type Pruner } from "./state.ts";
+import type { Sealer } from "../shared/seal.ts";
+import type { SealKeys } from "../shared/seal-keys.ts";
+import { SEAL_PURPOSE, startResponsePruner, type Pruner } from "./state.ts";
 
 export interface ResponsesService {
   /** Where responses are saved; null without a store (then nothing is saved and previous_response_id finds nothing). */
   readonly store: Store | null;
-  /** The deployment's sealer (made once: the configured secret, or the store's), or null without either. */
-  sealer(): Promise<Sealer | null>;
+  /** The deployment's sealer for reasoning (made once: the configured secret, or the store's). */
+  sealer(): Promise<Sealer>;
   close(): void;
 }
 
 /**
- * Built once per gateway. The seal secret is read at start (a reload does not change it: tokens already handed out
- * must keep opening); pruning follows the running config's `responses.retention_days`.
+ * Built once per gateway, on the deployment's seal keys (protocols/shared/seal-keys.ts); pruning follows the running
+ * config's `responses.retention_days`.
  */
-export function createResponsesService(store: Store | null, config: () => Config, logger: Logger): ResponsesService {
-  let sealer: Promise<Sealer | null> | undefined;
+export function createResponsesService(store: Store | null, config: () => Config, logger: Logger, seals: SealKeys): ResponsesService {
   const pruner: Pruner | null = store
     ? startResponsePruner(
         store,
@@ -30,14 +30,7 @@ export function createResponsesService(store: Store | null, config: () => Config
   void pruner?.run();
   return {
     store,
-    sealer() {
-      // A failed load (the store briefly down) is not kept: the next request tries again.
-      sealer ??= loadSealer(config().responses.seal_secret, store ?? undefined).catch((e: unknown) => {
-        sealer = undefined;
-        throw e;
-      });
-      return sealer;
-    },
+    sealer: () => seals.sealer(SEAL_PURPOSE),
     close: () => pruner?.stop(),
   };
 }

@@ -8,24 +8,10 @@ import type { SourcedItem } from "./items.ts";
 import { kindOf } from "./items.ts";
 import { isGatewayResponseId, responseOfItem } from "./ids.ts";
 import { asReasoningState, publicItem, STATE, withState, type ReasoningState } from "./reasoning-state.ts";
-import { createSealer, newSealSecret, SealBroken, SEAL_PREFIX, type Sealer } from "./seal.ts";
+import { SealBroken, SEAL_PREFIX, type Sealer } from "../shared/seal.ts";
 
 /** What a response's seals are made for: tokens sealed for another purpose do not open here. */
 export const SEAL_PURPOSE = "responses.reasoning";
-/** The store's name for the generated sealing secret of a deployment that configures none. */
-export const SEAL_SECRET_NAME = "responses.seal_secret";
-
-/**
- * The sealer of this deployment: from `responses.seal_secret` when configured, else from the secret kept in the store
- * (made by the first instance, read by the rest): the same on every instance and after every restart. Without either,
- * none (reasoning is then never handed out sealed).
- */
-export async function loadSealer(configured: string | undefined, store: Store | undefined): Promise<Sealer | null> {
-  if (configured) return createSealer(configured, SEAL_PURPOSE);
-  if (!store) return null;
-  return createSealer(await store.sharedSecret(SEAL_SECRET_NAME, newSealSecret), SEAL_PURPOSE);
-}
-
 /** OpenAI's answer for an id it does not hold (or holds for someone else). */
 export const previousResponseNotFound = (id: string) =>
   new GatewayError("upstream_client_error", `Previous response with id '${id}' not found.`, {

@@ -2,7 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { fromChatCompletion, toolInput, type AnswerContext } from "../../../src/protocols/messages/from-chat.ts";
 import { toAnthropicErrorResponse } from "../../../src/protocols/messages/errors.ts";
-import { createSealer, SEAL_PREFIX } from "../../../src/protocols/messages/seal.ts";
+import { SEAL_PREFIX, THINKING_PURPOSE, thinkingSealer } from "../../../src/protocols/messages/seal.ts";
+import { createSealer as sharedSealer } from "../../../src/protocols/shared/seal.ts";
+
+const createSealer = (secret: string) => thinkingSealer(sharedSealer(secret, THINKING_PURPOSE));
 import { GatewayError, invalidRequest, modelNotAllowed, modelNotFound, rateLimited, unauthorized, upstreamFailed, upstreamTimeout } from "../../../src/openai/errors.ts";
 import { mapAnthropicError } from "../../../src/providers/anthropic/errors.ts";
 import type { ChatCompletion } from "../../../src/openai/schemas.ts";

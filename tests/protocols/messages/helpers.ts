@@ -1,10 +1,10 @@
 // Shared by the Messages tests: a readable, deterministic sealer for golden files, and chunk fixtures.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SEAL_PREFIX, type Sealer, type ThinkingSeal } from "../../../src/protocols/messages/seal.ts";
+import { SEAL_PREFIX, type ThinkingSealer, type ThinkingSeal } from "../../../src/protocols/messages/seal.ts";
 
 /** Seals as visible JSON (golden files show what a signature carries); the real sealer is tested on its own. */
-export const plainSealer: Sealer = {
+export const plainSealer: ThinkingSealer = {
   seal: (p) => `${SEAL_PREFIX}plain:${JSON.stringify(p)}`,
   open: (s) => (s.startsWith(`${SEAL_PREFIX}plain:`) ? (JSON.parse(s.slice(SEAL_PREFIX.length + 6)) as ThinkingSeal) : undefined),
 };

@@ -5,7 +5,10 @@ import { startGateway, type GatewayHandle } from "../../support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../../support/openai-upstream.ts";
 import { startGeminiUpstream, type GeminiUpstream } from "../../support/gemini-upstream.ts";
 import { startAnthropicUpstream, text as anthropicText, toolUse, type AnthropicUpstream } from "../../support/anthropic-upstream.ts";
-import { createSealer } from "../../../src/protocols/messages/seal.ts";
+import { THINKING_PURPOSE, thinkingSealer } from "../../../src/protocols/messages/seal.ts";
+import { createSealer as sharedSealer } from "../../../src/protocols/shared/seal.ts";
+
+const createSealer = (secret: string) => thinkingSealer(sharedSealer(secret, THINKING_PURPOSE));
 
 const KEY = "sk-messages-0123456789";
 const POOR = "sk-poor-0123456789";
@@ -30,7 +33,7 @@ beforeAll(async () => {
     ],
     prices: { "gpt-4o": { input_per_mtok: 1_000_000, output_per_mtok: 1_000_000 } },
     keys: [{ name: "main", key: KEY }, { name: "poor", key: POOR, budget: { usd: 0.5, period: "day" } }],
-    messages: { seal_secret: SECRET },
+    server: { seal_secret: SECRET },
   });
 });
 afterAll(async () => {

@@ -1,6 +1,6 @@
 // Sealing: what a client gets cannot be read or forged; the same secret opens it anywhere, another never does.
 import { describe, expect, test } from "bun:test";
-import { createSealer, SealBroken, SEAL_PREFIX } from "../../../src/protocols/responses/seal.ts";
+import { createSealer, SealBroken, SEAL_PREFIX } from "../../../src/protocols/shared/seal.ts";
 
 const SECRET = "a-deployment-secret-of-enough-length-0123456789";
 const state = { details: [{ type: "reasoning.text", text: "secret thoughts", signature: "EvQBCkYICxgCKkAx/+==" }], signatures: { call_1: "GEMINI-SIG" } };

@@ -8,11 +8,15 @@ import type { Store } from "../../../src/store/store.ts";
 import { startPostgres, type PostgresServer } from "../../support/postgres.ts";
 import { parseResponsesRequest } from "../../../src/protocols/responses/validate.ts";
 import { createOutputBuilder } from "../../../src/protocols/responses/output.ts";
-import { loadSealer, lookupResponse, nativeRow, responseRow, restore, SEAL_SECRET_NAME, startResponsePruner, storedState } from "../../../src/protocols/responses/state.ts";
+import { lookupResponse, nativeRow, responseRow, restore, SEAL_PURPOSE, startResponsePruner, storedState } from "../../../src/protocols/responses/state.ts";
+import { createSealKeys, SEAL_SECRET_NAME } from "../../../src/protocols/shared/seal-keys.ts";
 import { newResponseKey } from "../../../src/protocols/responses/ids.ts";
 import type { ChatCompletionChunk } from "../../../src/openai/schemas.ts";
-import type { Sealer } from "../../../src/protocols/responses/seal.ts";
+import type { Sealer } from "../../../src/protocols/shared/seal.ts";
 import { thrown } from "../../support/fixtures.ts";
+
+/** The deployment's reasoning sealer: the configured secret, else the store's. */
+const loadSealer = (configured: string | undefined, store: Store) => createSealKeys({ configured, store, fallback: () => "unused-fallback-secret-0123456789" }).sealer(SEAL_PURPOSE);
 
 let pg: PostgresServer;
 const dir = mkdtempSync(join(tmpdir(), "sb-responses-"));

@@ -1,7 +1,7 @@
 // Sealing: authenticated encryption (AES-256-GCM) of provider state handed to clients, so they can neither read nor forge it.
 //
-// Shared with the Messages API (src/protocols/messages/), which may seal provider state into its own blocks: a sealer
-// is made per purpose, and a token sealed for one purpose never opens for another.
+// One scheme for every front door (Responses' encrypted_content, Messages' thinking signatures): a sealer is made per
+// purpose under the deployment's one secret (seal-keys.ts), and a token sealed for one purpose never opens for another.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 
 /** Every token the gateway seals starts with this; anything else is some other party's data (e.g. OpenAI's own). */
