@@ -285,6 +285,11 @@ export const TelemetrySchema = T.Object(
     batch_delay_ms: PosInt({ default: 1000 }),
     /** An export that has not answered by then counts as failed (its spans dropped and counted). */
     export_timeout_ms: PosInt({ default: 10000 }),
+    /**
+     * Share of new traces recorded (0–1). Parent-based: a request that continues a `traceparent` follows its sampled
+     * flag instead. An unsampled request makes no span at all.
+     */
+    sample_ratio: T.Number({ minimum: 0, maximum: 1, default: 1 }),
   },
   closed,
 );

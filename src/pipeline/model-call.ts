@@ -211,6 +211,8 @@ export class ModelCall implements CallFinisher {
       warn: warnings.warn,
       warnings,
       maxResponseBytes: this.deps.config.server.max_upstream_response_bytes,
+      // Sampled requests get a traceparent per attempt from routing; an unsampled continued trace passes its own on.
+      traceparent: this.s.telemetry?.forwardTraceparent,
     };
   }
 
