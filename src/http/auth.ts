@@ -26,6 +26,11 @@ export function requireKey(keys: KeyRing, opts: { apiKeyHeader?: string } = {}):
 export interface AdminKey {
   /** sha256 of server.admin_key (or server.admin_key_sha256); null when none is configured. */
   digest(): Uint8Array | null;
+  /**
+   * Whether `secret` is the admin key: the one check behind the bearer header and the dashboard's sign-in. Digests
+   * have equal length, so the compare is constant-time whatever was sent; false when no admin key is configured.
+   */
+  matches(secret: string): boolean;
   /** Takes a reloaded config's key; true when it differs from the one before. */
   set(config: Config): boolean;
 }
@@ -34,6 +39,10 @@ export function adminKeyOf(config: Config): AdminKey {
   let digest = configuredDigest(config.server.admin_key, config.server.admin_key_sha256);
   return {
     digest: () => digest,
+    matches(secret) {
+      const d = digest;
+      return d !== null && timingSafeEqual(sha256(secret), d);
+    },
     set(next) {
       const d = configuredDigest(next.server.admin_key, next.server.admin_key_sha256);
       const changed = d === null || digest === null ? d !== digest : !timingSafeEqual(d, digest);
@@ -62,7 +71,6 @@ export function requireAdmin(source: Config | AdminKey, sessions?: Sessions): Au
       }
     }
     const token = bearerToken(authorization);
-    // Digests have equal length, so the compare is constant-time whatever was sent.
-    if (!token || !timingSafeEqual(sha256(token), digest)) throw unauthorized("Missing or incorrect admin key.");
+    if (!token || !key.matches(token)) throw unauthorized("Missing or incorrect admin key.");
   };
 }

@@ -1,8 +1,6 @@
 // GET /ui: the dashboard page and its files under a strict CSP; /ui/session: sign-in with the admin key (→ session cookie), session check, sign-out.
-import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Config } from "../../config/schema.ts";
-import { sha256 } from "../../auth/keys.ts";
 import { adminKeyOf, type AdminKey } from "../../http/auth.ts";
 import { crossSite, invalidRequest, routeNotFound, unauthorized } from "../../openai/errors.ts";
 import { isSameOrigin, servedOverHttps, type Sessions } from "../../http/sessions.ts";
@@ -40,10 +38,6 @@ export interface DashboardDeps {
 }
 
 export function dashboardRoutes({ config, sessions, bodyLimit, adminKey = adminKeyOf(config) }: DashboardDeps) {
-  const isAdminKey = (key: string) => {
-    const digest = adminKey.digest();
-    return digest !== null && timingSafeEqual(sha256(key), digest);
-  };
   const hide = { detail: { hide: true } };
   const pageHandler = async () => new Response((await dashboardAssets()).html, { headers: { ...NO_STORE, "content-type": "text/html; charset=utf-8" } });
 
@@ -78,7 +72,7 @@ export function dashboardRoutes({ config, sessions, bodyLimit, adminKey = adminK
         const key = body.admin_key;
         if (typeof key !== "string" || key.length === 0) throw invalidRequest("Send the admin key as a non-empty string in 'admin_key'.", "admin_key");
         if (!adminKey.digest()) throw unauthorized("No admin key is configured (server.admin_key or server.admin_key_sha256).");
-        if (!isAdminKey(key)) throw unauthorized("Incorrect admin key.");
+        if (!adminKey.matches(key)) throw unauthorized("Incorrect admin key.");
         const token = sessions.create();
         return json({ signed_in: true, idle_timeout_s: Math.round(sessions.idleMs / 1000) }, 200, { "set-cookie": sessions.cookie(token, servedOverHttps(request)) });
       },
