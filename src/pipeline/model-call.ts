@@ -282,12 +282,12 @@ export class ModelCall implements CallFinisher {
       deadline: this.deadline!,
       streamError: this.dialect.streamError,
       onCut: (cut) => (this.cut = cut),
-      end: (status, failed, error) => this.endStream(status, failed, error),
+      end: (status, _failed, error) => this.endStream(status, error),
     });
     return new Response(transform ? transform(out) : out, { headers: { ...SSE_HEADERS, ...headers } });
   }
 
-  private endStream(status: number, failed: boolean, error: string | undefined): void {
+  private endStream(status: number, error: string | undefined): void {
     const meter = this.ctx!.meter;
     const ttfb = meter.firstByteAt === null ? null : Math.round((meter.firstByteAt - this.s.start) * 1000) / 1000;
     if (ttfb !== null) this.s.log.ttfb_ms = ttfb;
@@ -295,7 +295,6 @@ export class ModelCall implements CallFinisher {
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was read
     // and what was delivered — not zero, and not the whole completion allowance that never came.
     const estimated = { prompt: this.sizing!.promptEstimate(), cached: 0, completion: deliveredTokens(meter), reasoning: 0 };
-    void failed;
     this.finish({ status, estimated, ttfbMs: ttfb, error });
   }
 
