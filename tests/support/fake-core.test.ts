@@ -29,6 +29,7 @@ afterAll(() => fake.stop());
 
 const ask = (model: string, stream = false, signal?: AbortSignal) =>
   fetch(`${fake.url}/ask?q=1`, { method: "POST", headers: { "content-type": "application/json", "x-test": "yes" }, body: JSON.stringify({ model, stream }), signal });
+const said = async (r: Response) => ((await r.json()) as { say: string }).say;
 const events = (s: string) => s.split("\n\n").filter(Boolean).map((l) => JSON.parse(l.slice(6)) as Record<string, unknown>);
 
 describe("the call log", () => {
@@ -51,8 +52,8 @@ describe("scripted replies", () => {
     expect(failed.status).toBe(503);
     expect(await failed.json()).toEqual({ error: { type: "status_503", message: "failed" } });
     expect(failed.headers.get("x-req")).toBe(String(fake.calls.length));
-    expect((await (await ask("m")).json()).say).toBe("one two three four");
-    expect((await (await ask("m")).json()).say).toBe("then call f");
+    expect(await said(await ask("m"))).toBe("one two three four");
+    expect(await said(await ask("m"))).toBe("then call f");
     expect(fake.script).toEqual([]);
     fake.script.push("no-such-fault");
     expect((await ask("m")).status).toBe(500);
@@ -61,10 +62,10 @@ describe("scripted replies", () => {
   test("respond answers what the script and the model leave alone; undefined falls back to the fake's own answer", async () => {
     fake.respond = (body) => (body.model === "scripted" ? text("by respond") : undefined);
     try {
-      expect((await (await ask("scripted")).json()).say).toBe("by respond");
-      expect((await (await ask("other")).json()).say).toBe("one two three four");
+      expect(await said(await ask("scripted"))).toBe("by respond");
+      expect(await said(await ask("other"))).toBe("one two three four");
       fake.reply(text("queued"));
-      expect((await (await ask("scripted")).json()).say).toBe("queued");
+      expect(await said(await ask("scripted"))).toBe("queued");
     } finally {
       fake.respond = undefined;
     }
@@ -88,8 +89,8 @@ describe("fault names by model", () => {
     expect((await ask("claude-fault-500")).status).toBe(500);
     const teapot = await ask("fault-teapot");
     expect(teapot.status).toBe(418);
-    expect((await teapot.json()).error.type).toBe("teapot");
-    expect((await (await ask("x-fault-per-call")).json()).say).toBe("for x-fault-per-call");
+    expect(((await teapot.json()) as { error: { type: string } }).error.type).toBe("teapot");
+    expect(await said(await ask("x-fault-per-call"))).toBe("for x-fault-per-call");
     // Not a fault: a name that merely contains one.
     expect((await ask("fault-slow-b")).status).toBe(200);
   });
@@ -138,7 +139,7 @@ describe("fault names by model", () => {
     expect(events(await (await ask("fault-cut", true)).text())).toEqual([{ block: "one" }]);
     expect(events(await (await ask("fault-midstream-error", true)).text())).toEqual([{ block: "one" }, { error: { type: "overloaded", message: "mid-stream" } }]);
     // Faults touch streams only: the JSON answer is whole.
-    expect((await (await ask("fault-cut")).json()).say).toBe("one two three four");
+    expect(await said(await ask("fault-cut"))).toBe("one two three four");
   });
 
   test("fault-slow spaces the events; a scripted reply can pause, cut partway through an event, or be split in bytes", async () => {

@@ -82,7 +82,7 @@ export type Reply =
   /** Wire events as they are (a recording), framed by the wire; always streamed. Bytes go unframed. */
   | ({ kind: "events"; events: unknown[] } & Delivery)
   | ({ kind: "error" } & ErrorReply)
-  | { kind: "raw"; status: number; body: BodyInit | null; headers?: Record<string, string> }
+  | { kind: "raw"; status: number; body: ConstructorParameters<typeof Response>[0]; headers?: Record<string, string> }
   /** No answer, not even headers, until the client leaves. */
   | { kind: "hang" };
 
