@@ -117,11 +117,11 @@ describe("Codex CLI", () => {
         { kind: "message", message: { content: [{ type: "thinking", thinking, signature }, { type: "tool_use", name: "exec_command", input: { cmd: "echo codex-marker-$((6*7))" } }] } },
         { kind: "message", message: { content: [{ type: "text", text: "The command printed codex-marker-42." }] } },
       );
-      const before = claude.requests.length;
+      const before = claude.calls.length;
       const run = await codexExec("claude-codex", "Run the marker command.");
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain("The command printed codex-marker-42.");
-      const [first, second] = claude.requests.slice(before).map((r) => r.body as { thinking?: unknown; tools: { name: string }[]; messages: { role: string; content: Record<string, unknown>[] }[] });
+      const [first, second] = claude.calls.slice(before).map((r) => r.body as { thinking?: unknown; tools: { name: string }[]; messages: { role: string; content: Record<string, unknown>[] }[] });
       // Codex's tools: functions and its namespace's functions offered, web_search dropped.
       const names = first!.tools.map((t) => t.name);
       expect(names).toContain("exec_command");
