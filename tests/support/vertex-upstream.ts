@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { exportPKCS8, generateKeyPair, jwtVerify, type CryptoKey } from "jose";
 import { vectorFor } from "./embeddings-wire.ts";
 import { greedyTokens, isGreedy } from "./greedy.ts";
-import { googleError } from "./gemini-upstream.ts";
+import { googleError } from "./gemini-wire.ts";
 import { claudeEvents, claudeMessage } from "./bedrock-script.ts";
 
 /**

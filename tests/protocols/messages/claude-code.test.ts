@@ -133,7 +133,7 @@ describe("Claude Code writes a file through Switchboard", () => {
       if (!decls.some((d) => d.name === "Write")) return undefined;
       const contents = body.contents as { parts: Record<string, unknown>[] }[];
       const answered = contents.some((c) => c.parts.some((p) => p.functionResponse));
-      return answered ? { text: "I wrote hello.txt." } : { functionCall: { name: "Write", args: { file_path: file, content: "hi\n" } } };
+      return answered ? text("I wrote hello.txt.") : toolUse([{ name: "Write", input: { file_path: file, content: "hi\n" } }]);
     };
     try {
       const run = await runClaude("Write hello.txt containing hi", "gemini-flash", cwd, home);

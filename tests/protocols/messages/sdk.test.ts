@@ -5,6 +5,7 @@ import { startGateway, type GatewayHandle } from "../../support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../../support/openai-upstream.ts";
 import { startGeminiUpstream, type GeminiUpstream } from "../../support/gemini-upstream.ts";
 import { startAnthropicUpstream, text as anthropicText, toolUse, type AnthropicUpstream } from "../../support/anthropic-upstream.ts";
+import type { Block } from "../../support/fake-core.ts";
 import { THINKING_PURPOSE, thinkingSealer } from "../../../src/protocols/messages/seal.ts";
 import { createSealer as sharedSealer } from "../../../src/protocols/shared/seal.ts";
 
@@ -132,7 +133,10 @@ describe("thinking", () => {
       goog.respond = (body) => {
         const contents = body.contents as { parts: Record<string, unknown>[] }[];
         const answered = contents.at(-1)!.parts.some((p) => p.functionResponse);
-        return answered ? { text: "It is 21 degrees in Paris." } : { functionCall: { name: "get_weather", args: { city: "Paris" } } };
+        // Gemini thinks first (a thought part, since the gateway asks for thoughts), then answers or calls the tool.
+        const content: Block[] = [{ type: "thinking", thinking: "Planning the next step." }];
+        content.push(answered ? { type: "text", text: "It is 21 degrees in Paris." } : { type: "tool_use", name: "get_weather", input: { city: "Paris" } });
+        return { kind: "message", message: { content } };
       };
       try {
         const c = client();
