@@ -1,5 +1,5 @@
 // A fake Azure OpenAI resource on port 0 (on the shared fake core): deployment paths, `api-key` and `api-version` checks, OpenAI's chat wire with Azure's content filters.
-import { startFake, type Call, type ErrorReply, type Fake, type Json, type Message, type Wire } from "./fake-core.ts";
+import { isObj, startFake, type Call, type ErrorReply, type Fake, type Json, type Message, type Wire } from "./fake-core.ts";
 import { chatChunks, chatErrorEvent, chatFrame, chatJson, chatUsage, type ChatStyle } from "./openai-chat-wire.ts";
 import { openAIEmbeddings } from "./embeddings-wire.ts";
 
@@ -23,7 +23,6 @@ export interface AzureUpstream extends Fake<AzureCall> {
   apiVersion: string;
 }
 
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 const SAFE = { filtered: false, severity: "safe" };
 const FILTER_OK = { hate: SAFE, self_harm: SAFE, sexual: SAFE, violence: SAFE };

@@ -1,9 +1,8 @@
 // What the fake Bedrock answers: Bedrock's request rules (ValidationException texts), the default Converse and Claude answers, and the Converse encoder.
-import { stopReasonOf, type Json, type Message } from "./fake-core.ts";
+import { isObj, stopReasonOf, type Json, type Message } from "./fake-core.ts";
 import { greedyMessage, greedyTokens, isGreedy } from "./greedy.ts";
 
 type Obj = Json;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
 

@@ -2,7 +2,7 @@
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { EventStreamCodec } from "@smithy/eventstream-codec";
-import { faultName, startFake, type Call, type Delivery, type ErrorReply, type Fake, type Json, type Message, type Reply, type StreamError, type Wire } from "./fake-core.ts";
+import { isObj, faultName, startFake, type Call, type Delivery, type ErrorReply, type Fake, type Json, type Message, type Reply, type StreamError, type Wire } from "./fake-core.ts";
 import { claudeEvents, claudeJson, type ClaudeStyle } from "./anthropic-wire.ts";
 import { vectorFor } from "./embeddings-wire.ts";
 import { claudeDefault, claudeWords, converseDefault, converseEvents, converseJson, converseProblem } from "./bedrock-script.ts";
@@ -41,7 +41,6 @@ export interface BedrockUpstream extends Fake<BedrockCall> {
 }
 
 type Obj = Json;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const codec = new EventStreamCodec((b) => dec.decode(b), (s) => enc.encode(s));

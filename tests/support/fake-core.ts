@@ -2,6 +2,8 @@
 
 export type Json = Record<string, unknown>;
 
+export const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
 /** One request as a fake received it (fakes add their own fields: deployment, operation, …). */
 export interface Call {
   method: string;
@@ -170,8 +172,6 @@ export interface Fake<C extends Call = Call> {
 
 /** What a fake's request handler gets from the core. */
 export interface Kit<C extends Call> {
-  fake: Fake<C>;
-  server: ReturnType<typeof Bun.serve>;
   /** Records a call (and watches for its client going away). */
   record(req: Request, fields: Omit<C, "method" | "path" | "headers" | "aborted">): C;
   /**
@@ -179,8 +179,6 @@ export interface Kit<C extends Call> {
    * fake's own `answer` (a reply, or a Response for what no wire encodes); a fault on a stream applies to that answer.
    */
   answer(req: Request, call: C, wire: Wire<C>, o: { stream: boolean; headers?: Record<string, string>; answer: () => Reply | Response }): Promise<Response>;
-  /** Resolves when the client has gone (or the fake stops). */
-  gone(req: Request): Promise<void>;
 }
 
 export async function startFake<C extends Call>(handle: (req: Request, url: URL, kit: Kit<C>) => Response | Promise<Response>): Promise<Fake<C>> {
@@ -324,8 +322,6 @@ export async function startFake<C extends Call>(handle: (req: Request, url: URL,
   }
 
   const kit: Kit<C> = {
-    fake,
-    server: undefined as unknown as Kit<C>["server"],
     record(req, fields) {
       const url = new URL(req.url);
       const call = { method: req.method, path: url.pathname + url.search, headers: Object.fromEntries(req.headers.entries()), aborted: false, ...fields } as C;
@@ -334,11 +330,9 @@ export async function startFake<C extends Call>(handle: (req: Request, url: URL,
       return call;
     },
     answer,
-    gone,
   };
   // idleTimeout 0: hangs and slow streams must outlive Bun's 10 s default.
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", idleTimeout: 0, fetch: (req) => handle(req, new URL(req.url), kit) });
-  kit.server = server;
   fake.url = `http://127.0.0.1:${server.port}`;
   return fake;
 }

@@ -1,7 +1,7 @@
 // A fake Gemini (Generative Language API v1beta) on port 0 (on the shared fake core): real paths, key check, generationConfig rules, Google's JSON and SSE.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startFake, type Call, type Fake, type Json, type Reply, type Wire } from "./fake-core.ts";
+import { isObj, startFake, type Call, type Fake, type Json, type Reply, type Wire } from "./fake-core.ts";
 import { googleError, googleErrorEvent, googleFrame, googleJson, geminiEvents, merge, JSON_TYPE, MESSAGE, RETRY_INFO, SSE_TYPE, type GeminiStyle } from "./gemini-wire.ts";
 import { vectorFor } from "./embeddings-wire.ts";
 import { sampleFor } from "./json-sample.ts";
@@ -29,7 +29,6 @@ export interface GeminiUpstream extends Fake {
 const fixture = (name: string) => readFileSync(join(import.meta.dir, "..", "fixtures", "gemini", name), "utf8");
 const recorded = (name: string) => fixture(name).split(/\r?\n/).filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as unknown);
 
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 type Part = Json;
 
 const SAFETY_OK = ["SEXUALLY_EXPLICIT", "HATE_SPEECH", "HARASSMENT", "DANGEROUS_CONTENT"].map((c) => ({ category: `HARM_CATEGORY_${c}`, probability: "NEGLIGIBLE" }));

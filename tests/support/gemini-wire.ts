@@ -1,5 +1,5 @@
 // Google's generateContent wire for the fakes (the Gemini API, and Gemini on Vertex): errors, a neutral message as events, SSE, merged JSON.
-import { stopReasonOf, type Json, type Message, type StreamError } from "./fake-core.ts";
+import { isObj, stopReasonOf, type Json, type Message, type StreamError } from "./fake-core.ts";
 
 const enc = new TextEncoder();
 export const JSON_TYPE = { "content-type": "application/json; charset=UTF-8" };
@@ -70,7 +70,6 @@ export function geminiEvents(m: Message, s: GeminiStyle): Json[] {
 }
 
 type Part = Json;
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Folds stream events into one response, as Google's own JSON is: per candidate, texts joined per run, parts in order, last finish; last usage. */
 export function merge(events: unknown[]): unknown {

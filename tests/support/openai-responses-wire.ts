@@ -1,10 +1,9 @@
 // OpenAI's Responses API as the fake OpenAI server speaks it: JSON and typed SSE events shaped like OpenAI's recordings.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { stopReasonOf, type Message } from "./fake-core.ts";
+import { isObj, stopReasonOf, type Message } from "./fake-core.ts";
 import { sampleFor } from "./json-sample.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const enc = new TextEncoder();
 
 /** A recorded OpenAI stream (gpt-5.1-codex-max: reasoning with encrypted content, then a function call), its first response. */

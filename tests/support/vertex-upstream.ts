@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportPKCS8, generateKeyPair, jwtVerify, type CryptoKey } from "jose";
-import { startFake, type Call, type ErrorReply, type Fake, type Json, type Message, type Wire } from "./fake-core.ts";
+import { isObj, startFake, type Call, type ErrorReply, type Fake, type Json, type Message, type Wire } from "./fake-core.ts";
 import { claudeError, claudeErrorEvent, claudeErrorType, claudeEvents, claudeFrame, claudeJson, type ClaudeStyle } from "./anthropic-wire.ts";
 import { googleError, googleErrorEvent, googleFrame, googleJson, geminiEvents, merge, MESSAGE, type GeminiStyle } from "./gemini-wire.ts";
 import { vectorFor } from "./embeddings-wire.ts";
@@ -46,7 +46,6 @@ export interface VertexUpstream extends Fake<VertexCall> {
 }
 
 type Obj = Json;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 
 async function makeAccount(dir: string, name: string, tokenUri: string, project: string): Promise<{ file: ServiceAccountFile; publicKey: CryptoKey }> {
