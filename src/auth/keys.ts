@@ -52,6 +52,11 @@ export interface KeyRing {
    * the last key never opens a gateway that has no config keys.
    */
   setStoreKeys(entries: readonly KeyEntry[], storeHasKeys: boolean): void;
+  /**
+   * Replaces the entries of the store keys named (by id; an empty list removes the key), leaving every other key's
+   * alone: a change costs its own keys, not the whole ring. Applied in one synchronous step, so no request sees half.
+   */
+  updateStoreKeys(byId: ReadonlyMap<string, readonly KeyEntry[]>, storeHasKeys: boolean): void;
   /** A reload: the new config's keys replace the old ones at once, beside the store's (a key is still required if it was). */
   setConfigKeys(config: Config): void;
 }
@@ -88,14 +93,24 @@ function configEntries(config: Config): { fromConfig: Map<string, KeyEntry>; con
 
 export function buildKeyRing(config: Config): KeyRing {
   let { fromConfig, configured } = configEntries(config);
-  let storeEntries: readonly KeyEntry[] = [];
+  /** The store keys' entries by key id (one, or two during a rotation's grace period). */
+  let storeById = new Map<string, readonly KeyEntry[]>();
   let byHash = fromConfig;
   let required = fromConfig.size > 0;
   const rebuild = () => {
     const next = new Map(fromConfig);
     // A config key wins over a store key with the same secret (the config is the operator's word).
-    for (const e of storeEntries) if (!next.has(hex(e.digest))) next.set(hex(e.digest), e);
+    for (const list of storeById.values()) for (const e of list) if (!next.has(hex(e.digest))) next.set(hex(e.digest), e);
     byHash = next;
+  };
+  const byKeyId = (entries: readonly KeyEntry[]) => {
+    const m = new Map<string, KeyEntry[]>();
+    for (const e of entries) {
+      const list = m.get(e.principal.id);
+      if (list) list.push(e);
+      else m.set(e.principal.id, [e]);
+    }
+    return m;
   };
   return {
     get enabled() {
@@ -103,8 +118,22 @@ export function buildKeyRing(config: Config): KeyRing {
     },
     configured: () => configured,
     setStoreKeys(entries, storeHasKeys) {
-      storeEntries = entries;
+      storeById = byKeyId(entries);
       rebuild();
+      required ||= storeHasKeys || byHash.size > 0;
+    },
+    updateStoreKeys(changes, storeHasKeys) {
+      // byHash may still be the config's own map (no store key yet): copy it once before changing it in place.
+      if (byHash === fromConfig) byHash = new Map(fromConfig);
+      for (const [id, entries] of changes) {
+        for (const old of storeById.get(id) ?? []) {
+          const h = hex(old.digest);
+          if (byHash.get(h) === old) byHash.delete(h);
+        }
+        if (entries.length > 0) storeById.set(id, entries);
+        else storeById.delete(id);
+        for (const e of entries) if (!fromConfig.has(hex(e.digest))) byHash.set(hex(e.digest), e);
+      }
       required ||= storeHasKeys || byHash.size > 0;
     },
     setConfigKeys(next) {

@@ -193,13 +193,17 @@ export const DEFAULT_DEV_KEY = "sk-switchboard-local";
 export const DEFAULT_ADMIN_KEY = "sk-switchboard-admin-local";
 
 /** The config used when no file is given: an offline echo model, plus OpenAI when OPENAI_API_KEY is set. */
+/** The Host names of the machine itself: what the built-in default config answers. */
+export const LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "[::1]"] as const;
+
 export function defaultConfig(env: Record<string, string | undefined> = process.env): Config {
   const raw: Record<string, unknown> = {
     providers: { echo: { type: "echo" } } as Record<string, unknown>,
     models: [{ id: "echo", provider: "echo", owned_by: "switchboard" }] as unknown[],
     keys: [{ name: "local", key: env.SWITCHBOARD_KEY || DEFAULT_DEV_KEY, rpm: 600 }],
     // The admin API (keys, usage, budgets) on the default SQLite store, so a fresh clone shows all of it working.
-    server: { admin_key: env.SWITCHBOARD_ADMIN_KEY || DEFAULT_ADMIN_KEY },
+    // Its keys are printed and public: only loopback Host names, so a web page cannot reach it through DNS rebinding.
+    server: { admin_key: env.SWITCHBOARD_ADMIN_KEY || DEFAULT_ADMIN_KEY, allowed_hosts: [...LOOPBACK_HOSTS] },
   };
   if (env.OPENAI_API_KEY) {
     (raw.providers as Record<string, unknown>).openai = { type: "openai", base_url: "https://api.openai.com/v1", api_key: env.OPENAI_API_KEY };

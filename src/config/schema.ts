@@ -34,6 +34,14 @@ export const ServerSchema = T.Object(
     admin_key: T.Optional(T.String({ minLength: 1 })),
     admin_key_sha256: T.Optional(T.String({ pattern: "^[0-9a-fA-F]{64}$" })),
     /**
+     * The Host names this gateway answers (`gateway.example.com`, `*.example.com`, `10.0.0.5:8080`, `[::1]`; no port:
+     * any port; `*`: any host). Absent: any host, except for the built-in default config, which answers only loopback
+     * names (its keys are public: a web page must not reach it through DNS rebinding). Others get a 403.
+     */
+    allowed_hosts: T.Optional(
+      T.Array(T.String({ minLength: 1, maxLength: 260, pattern: "^(\\*|(\\*\\.)?[A-Za-z0-9_.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$" }), { minItems: 1, maxItems: 1000 }),
+    ),
+    /**
      * The secret sealing what clients carry but must not read (Responses' encrypted reasoning, the thinking signatures
      * of Messages answers); at least 32 characters, the same on every instance. Absent: one is generated once and kept
      * in the store, shared by every instance using it.
@@ -277,6 +285,11 @@ export const TelemetrySchema = T.Object(
     batch_delay_ms: PosInt({ default: 1000 }),
     /** An export that has not answered by then counts as failed (its spans dropped and counted). */
     export_timeout_ms: PosInt({ default: 10000 }),
+    /**
+     * Share of new traces recorded (0–1). Parent-based: a request that continues a `traceparent` follows its sampled
+     * flag instead. An unsampled request makes no span at all.
+     */
+    sample_ratio: T.Number({ minimum: 0, maximum: 1, default: 1 }),
   },
   closed,
 );

@@ -68,6 +68,17 @@ export const windowStartDay = (period: BudgetPeriod, now: number): string => new
 export const spendUnavailable = (cause: unknown) =>
   new GatewayError("limits_unavailable", "The key's budget spend cannot be read right now (the store is unreachable). Retry shortly.", { retryAfter: 1, cause });
 
+/**
+ * A key with a budget while the rate-limit store (Redis) cannot be asked: refused, whatever rate_limit.on_store_error
+ * says — rate limits may fail open, a budget never does.
+ */
+export const budgetUnavailable = (keyName: string, headers: Record<string, string> = {}) =>
+  new GatewayError(
+    "limits_unavailable",
+    `The budget of key '${keyName}' cannot be checked right now: the rate-limit store (Redis) is unreachable, and budgets never fail open. Retry shortly.`,
+    { retryAfter: 1, headers },
+  );
+
 /** Whether a reservation fits: settled spend plus outstanding reservations plus this one stays within the limit. */
 export const fits = (limitMicros: number, spentMicros: number, heldMicros: number, reserveMicros: number): boolean =>
   spentMicros + heldMicros + reserveMicros <= limitMicros;

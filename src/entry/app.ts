@@ -5,8 +5,6 @@ import { buildKeyRing, type KeyRing } from "../auth/keys.ts";
 import { createLimiter } from "../limits/create.ts";
 import type { Limiter } from "../limits/limiter.ts";
 import { createStdoutLogger, type Logger } from "../observability/log.ts";
-import { logRequest } from "../http/request-log.ts";
-import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf, toErrorResponse } from "../openai/errors.ts";
 import type { Router, RoutingDeps } from "../routing/router.ts";
 import { chatRoutes } from "../protocols/chat/routes.ts";
 import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
@@ -20,26 +18,28 @@ import { adminRoutes } from "../control/providers-health.ts";
 import { docsRoutes } from "../ops/docs.ts";
 import { dashboardRoutes } from "../control/dashboard/routes.ts";
 import { createSessions, type SessionOptions } from "../http/sessions.ts";
-import { pathOf, requestIdFrom, setState, stateOf, type RequestState } from "../http/request-state.ts";
-import { requireAdmin, requireKey } from "../http/auth.ts";
+import { pathOf, requestIdFrom, setState, type RequestState } from "../http/request-state.ts";
+import { adminKeyOf, requireAdmin, requireKey } from "../http/auth.ts";
 import { InFlight } from "../http/inflight.ts";
 import { allowedMethods, type AllowedMethods } from "../http/route-table.ts";
-import { validationError } from "../http/validate.ts";
 import { checkDeclaredLength } from "../http/body.ts";
+import { checkHost, hostCheckOf } from "../http/allowed-hosts.ts";
 
 import type { Store } from "../store/store.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
+import { createReloader, nameClash } from "./reload.ts";
+import { errorHandler } from "./error-handler.ts";
+import type { UsageWriterStats } from "../usage/writer.ts";
 import { adminApi } from "../control/admin/routes.ts";
 import { keyInfoRoutes } from "../control/key-info.ts";
 import { metricsRoutes } from "../ops/metrics.ts";
 import { GatewayMetrics } from "../observability/metrics.ts";
 import { createTracing } from "../observability/traces.ts";
 import { registerSecrets } from "../config/secrets.ts";
-import { ConfigError, defaultConfig, loadConfigFile } from "../config/load.ts";
-import { buildRuntime, describeChanges, type Runtime, type Shared } from "./runtime.ts";
+import { defaultConfig, loadConfigFile } from "../config/load.ts";
+import { buildRuntime, type Runtime, type Shared } from "./runtime.ts";
 import type { ReloadResult } from "../control/admin/reload.ts";
 import { readyRoutes, type ReadinessCheck } from "../ops/ready.ts";
-import { configMetersTokens, loadTokenizer } from "../limits/estimate.ts";
 import pkg from "../../package.json" with { type: "json" };
 
 export interface AppDeps {
@@ -84,23 +84,10 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** The field a config error names (`models[1].provider: …` → `models[1].provider`), when it names one. */
-function fieldOf(message: string): string | null {
-  const head = message.slice(0, message.indexOf(":"));
-  return /^[A-Za-z_][\w.[\]-]*$/.test(head) ? head : null;
-}
-
-/** Maps whatever reached onError to a GatewayError; anything unexpected is a bug and stays a 500. */
-function asGatewayError(code: unknown, error: unknown, request: Request, allowed: () => AllowedMethods): GatewayError | undefined {
-  if (error instanceof GatewayError) return error;
-  if (code === "VALIDATION") return validationError((error as { valueError?: Parameters<typeof validationError>[0] }).valueError);
-  if (code === "PARSE") return invalidRequest("We could not parse the JSON body of your request. Send a valid JSON object.");
-  if (code === "NOT_FOUND") {
-    const path = pathOf(request.url);
-    const allow = allowed()(path);
-    return allow.length > 0 ? methodNotAllowed(request.method, path, allow) : routeNotFound(request.method, path);
-  }
-  return undefined;
+/** Readiness of the usage ledger: events are being written (not refused by the store, not waiting without progress). */
+function ledgerFlowing(s: UsageWriterStats): void {
+  if (s.flowing) return;
+  throw new Error(s.lastError ? `usage events are not being written (${s.lastError.code}: ${s.lastError.message}); ${s.queued} waiting` : `usage events are not being written; ${s.queued} waiting`);
 }
 
 export function createApp(config: Config, deps: AppDeps = {}): Gateway {
@@ -115,60 +102,61 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
   const now = deps.now ?? Date.now;
   const auth = requireKey(keys);
   const inflight = new InFlight();
-  const shared: Shared = { obs: { metrics, tracing }, limiter, logger, now, inflight, routing: deps.routing, sink: null };
+  // Built in one pass, in dependency order: the control plane (store thread, key sync, usage writer) first, then the
+  // config's part of the gateway on top of it — nothing is patched in afterwards.
+  const control = store ? startControlPlane(config, store, keys, logger) : null;
+  const shared: Shared = { obs: { metrics, tracing }, limiter, logger, now, inflight, routing: deps.routing, sink: control?.writer ?? null };
   // The config's part of the gateway, behind one reference: a request reads it once, a reload replaces it whole.
   const live: { current: Runtime } = { current: buildRuntime(config, shared) };
-  const control = store ? startControlPlane(config, store, keys, live.current.prices, logger) : null;
-  if (control) live.current.chat.accounting = control.accounting;
-  shared.sink = control?.writer ?? null;
+  if (control) {
+    const unpriced = live.current.prices.unpriced();
+    if (unpriced.length > 0) logger.info("models without a price: their usage is recorded at $0 and keys with a budget cannot use them; set prices.<model>", { models: unpriced });
+    // At start the clash cannot refuse anything (the file is what the operator asked for): it is said, loudly.
+    void control.ready.then(() => {
+      const clash = nameClash(live.current.config, control.sync.byId());
+      if (clash) logger.error("config key clashes with a key created at run time", { error: clash });
+    }, () => {});
+  }
   const sessions = createSessions({ now, ...deps.sessions });
-  const admin = requireAdmin(config, sessions);
+  // The admin key as the running config has it: a reload that changes it ends the old key and its sessions.
+  const adminKey = adminKeyOf(config);
+  const admin = requireAdmin(adminKey, sessions);
   // The dashboard reads its settings once, at start.
   const bodyLimit = config.server.body_limit_bytes;
   const hasAdminKey = config.server.admin_key !== undefined || config.server.admin_key_sha256 !== undefined;
-  const chatDeps = () => live.current.chat;
-  // Saved Responses API conversations and the sealing secret live in the store, beside the request path.
+  const modelDeps = () => live.current.chat;
   // One sealing secret for every front door, read once (a reload never changes it: sealed tokens must keep opening).
   const seals = createSealKeys({ configured: config.server.seal_secret, store: store ?? null, fallback: () => derivedSecret(config) });
-  const responses = createResponsesService(store ?? null, () => live.current.config, logger, seals);
+  // Saved Responses API conversations live in the store; their writes go through the control plane's store (on the
+  // store thread when there is one), never stalling requests.
+  const responses = createResponsesService(control?.store ?? store ?? null, () => live.current.config, logger, seals);
   // Gauges are read when scraped, never updated per request.
-  metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0 });
+  metrics.setSources({ inflight: () => inflight.size, deployments: () => live.current.router.health(), usageQueueDepth: () => control?.writer.stats().queued ?? 0, usageLost: () => control?.writer.stats() ?? { deadLettered: 0, dropped: 0 } });
   const readiness: ReadinessCheck[] = [];
-  if (store) readiness.push({ name: "store", ping: () => store.ping() });
+  if (control) {
+    // A read and a write: a full disk, a deleted SQLite file or a read-only database answers SELECT 1 happily.
+    readiness.push({ name: "store", ping: async () => (await control.store.ping(), await control.store.checkWrite()) });
+  }
   const limiterPing = limiter.ping?.bind(limiter);
   if (limiterPing) readiness.push({ name: "redis", ping: limiterPing });
+  if (control) readiness.push({ name: "ledger", ping: async () => ledgerFlowing(control.writer.stats()) });
 
-  const loadConfig = deps.loadConfig ?? (() => (config.source === "built-in default" ? Promise.resolve(defaultConfig()) : loadConfigFile(config.source)));
-  let reloading: Promise<unknown> = Promise.resolve();
-  const reloadOnce = async (): Promise<ReloadResult> => {
-    const before = live.current;
-    let next: Runtime;
-    try {
-      const c = await loadConfig();
-      next = buildRuntime(c, shared, before);
-      if (configMetersTokens(c)) loadTokenizer();
-    } catch (err) {
-      const message = err instanceof ConfigError ? `invalid config: ${err.message}` : `reload failed: ${err instanceof Error ? err.message : String(err)}`;
-      logger.error("config reload refused; the running config stays", { error: message });
-      return { ok: false, message, field: err instanceof ConfigError ? fieldOf(err.message) : null };
-    }
-    // The swap: no await from here to the end, so no request sees half of it.
-    secrets(next.config);
-    keys.setConfigKeys(next.config);
-    limiter.setDefaults(next.config.rate_limit.defaults);
-    live.current = next;
-    const { summary, restartNeeded } = describeChanges(before.config, next.config);
-    logger.info("config reloaded", { source: next.config.source, changes: summary, ...(restartNeeded.length > 0 ? { restart_needed: restartNeeded } : {}) });
-    return { ok: true, changes: summary, restartNeeded };
-  };
-  const reload = (): Promise<ReloadResult> => {
-    const run = reloading.then(reloadOnce);
-    reloading = run.catch(() => {});
-    return run;
-  };
+  const reload = createReloader({
+    live,
+    shared,
+    loadConfig: deps.loadConfig ?? (() => (config.source === "built-in default" ? Promise.resolve(defaultConfig()) : loadConfigFile(config.source))),
+    keys,
+    limiter,
+    logger,
+    adminKey,
+    sessions,
+    adminMounted: hasAdminKey,
+    storedKeys: control ? () => control.sync.byId() : null,
+    secrets,
+  });
   // The route list is complete only once the app is assembled: built at the first 404/405, then kept.
   let allowed: AllowedMethods | undefined;
-  const allowedOf = () => (allowed ??= allowedMethods(app.routes));
+  const allowedOf = (): AllowedMethods => (allowed ??= allowedMethods(app.routes));
 
   // standardHostname: false — Elysia otherwise finds the path after the 11th character of the URL, which for a Host of
   // 1–3 characters lands inside the path (`http://zz/zz/v1/models` was routed as `/v1/models`).
@@ -179,42 +167,17 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       const path = pathOf(request.url);
       const s: RequestState = { id: requestIdFrom(request.headers.get("x-request-id")), start: performance.now(), method: request.method, path, principal: undefined, log: {}, logged: false };
       setState(request, s);
+      // Before anything else reads the request: a page on another site reaching this gateway through DNS rebinding
+      // sends its own name as Host.
+      checkHost(request, hostCheckOf(live.current.config));
       // Any route: a body declared larger than the limit is refused before a byte of it is read (Bun's own limit,
       // far above this one, would answer with a bare 413 and no JSON).
       checkDeclaredLength(request, live.current.config.server.body_limit_bytes);
     })
 
-    .onError(async ({ code, error, request }) => {
-      const s = stateOf(request);
-      const g = asGatewayError(code, error, request, allowedOf);
-      if (!g) {
-        // A bug: the details go to the log with the request id, never to the client.
-        logger.error("unhandled error", {
-          request_id: s?.id,
-          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          stack: error instanceof Error ? error.stack : undefined,
-        });
-      }
-      // A model route's call ends itself: settles what it held, writes its event and log line, answers in its dialect.
-      if (s?.call) return s.call.fail(g ?? error);
-      // A body declared too large is refused before any route is chosen, so it is counted wherever it was sent.
-      if (g?.kind === "request_too_large") metrics.rejections.validation.value++;
-      const headers: Record<string, string> = {};
-      if (s) {
-        headers["x-request-id"] = s.id;
-        if (s.principal) {
-          try {
-            Object.assign(headers, s.rateHeaders ?? (await limiter.peek(s.principal)));
-          } catch {
-            // Headers are informative; a store failure must not turn an error answer into another error.
-          }
-        }
-        logRequest(logger, s, statusOf(g ?? error), { error: g ? `${g.kind}: ${g.message}` : "internal error" });
-      }
-      return toErrorResponse(g ?? error, headers);
-    })
+    .onError(errorHandler({ logger, metrics, limiter, allowed: allowedOf }))
     .use(healthRoutes())
-    .use(dashboardRoutes({ config, sessions, bodyLimit }))
+    .use(dashboardRoutes({ config, sessions, bodyLimit, adminKey }))
     .use(readyRoutes(() => readiness, logger))
     .use(metricsRoutes(metrics, () => live.current.config.metrics.key))
     .use(adminRoutes(() => live.current.router, admin))
@@ -224,14 +187,14 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
     .use(modelRoutes("/api/v1", () => live.current.config, limiter, auth))
     .use(keyInfoRoutes("/v1", { auth, sync: control?.sync ?? null, limiter, now }))
     .use(keyInfoRoutes("/api/v1", { auth, sync: control?.sync ?? null, limiter, now }))
-    .use(chatRoutes("/v1", chatDeps, auth))
-    .use(chatRoutes("/api/v1", chatDeps, auth))
-    .use(embeddingsRoutes("/v1", chatDeps, auth))
-    .use(embeddingsRoutes("/api/v1", chatDeps, auth))
-    .use(responsesRoutes("/v1", chatDeps, auth, responses))
-    .use(responsesRoutes("/api/v1", chatDeps, auth, responses))
-    .use(messagesRoutes("/v1", chatDeps, keys, seals))
-    .use(messagesRoutes("/api/v1", chatDeps, keys, seals));
+    .use(chatRoutes("/v1", modelDeps, auth))
+    .use(chatRoutes("/api/v1", modelDeps, auth))
+    .use(embeddingsRoutes("/v1", modelDeps, auth))
+    .use(embeddingsRoutes("/api/v1", modelDeps, auth))
+    .use(responsesRoutes("/v1", modelDeps, auth, responses))
+    .use(responsesRoutes("/api/v1", modelDeps, auth, responses))
+    .use(messagesRoutes("/v1", modelDeps, keys, seals))
+    .use(messagesRoutes("/api/v1", modelDeps, keys, seals));
 
   const listen = (hostname: string, port: number) =>
     void app.listen({

@@ -1,21 +1,19 @@
 // Wires the store into the gateway beside the request path: key sync into the ring, the usage writer, retention pruning.
 import type { KeyRing } from "../auth/keys.ts";
 import type { Config } from "../config/schema.ts";
-import type { PriceTable } from "../costs/prices.ts";
 import type { Logger } from "../observability/log.ts";
 import { startKeySync, type KeySync } from "../store/key-sync.ts";
 import type { Store } from "../store/store.ts";
 import { MINUTE_BUCKETS_KEPT_MS } from "../store/series.ts";
-import type { Accounting } from "../pipeline/usage-record.ts";
 import { createUsageWriter, type UsageWriter } from "../usage/writer.ts";
-import { startEventThread } from "../store/event-thread.ts";
+import { startStoreThread, writesThrough } from "../store/event-thread.ts";
 import { availableParallelism } from "node:os";
 
 export interface ControlPlane {
+  /** The store as the gateway uses it: writes on the store thread when there is one, reads here. */
   store: Store;
   sync: KeySync;
   writer: UsageWriter;
-  accounting: Accounting;
   /** First key load done and old events pruned: the gateway can listen. */
   ready: Promise<void>;
   /** Stops polling and pruning and writes the events still queued (SIGTERM). The store stays open: its opener closes it. */
@@ -26,12 +24,15 @@ const DAY_MS = 86_400_000;
 /** Pruning runs at start and then this often: events are kept by day, so an hour late is nothing. */
 const PRUNE_EVERY_MS = 3_600_000;
 
-export function startControlPlane(config: Config, store: Store, ring: KeyRing, prices: PriceTable, logger: Logger): ControlPlane {
+export function startControlPlane(config: Config, opened: Store, ring: KeyRing, logger: Logger): ControlPlane {
+  // Writes on their own thread. SQLite always: bun:sqlite waits for another process's lock synchronously, so a write
+  // here could stop every request for the busy timeout. PostgreSQL when there is a core for it (on one core a thread
+  // only adds the hand-over: about twice the CPU per event, measured; its waits never block the event loop anyway).
+  const wantThread = opened.url !== undefined && (opened.kind === "sqlite" || availableParallelism() > 1);
+  const thread = wantThread ? startStoreThread(opened.url!) : null;
+  const store = thread ? writesThrough(opened, thread) : opened;
   const sync = startKeySync(store, ring, { logger });
-  // Inserts on their own thread when there is a core for it and the store can be opened twice; else on this one
-  // (on one core a thread only adds the hand-over: about twice the CPU per event, measured).
-  const thread = store.url && availableParallelism() > 1 ? startEventThread(store.url) : null;
-  const writer = createUsageWriter({ store: thread ?? store, logger });
+  const writer = createUsageWriter({ store, logger });
   const prune = async () => {
     try {
       const removed = await store.pruneEvents(Date.now() - config.usage.retention_days * DAY_MS);
@@ -43,15 +44,10 @@ export function startControlPlane(config: Config, store: Store, ring: KeyRing, p
   };
   const timer = setInterval(() => void prune(), PRUNE_EVERY_MS);
   timer.unref?.();
-  const unpriced = prices.unpriced();
-  if (unpriced.length > 0) {
-    logger.info("models without a price: their usage is recorded at $0 and keys with a budget cannot use them; set prices.<model>", { models: unpriced });
-  }
   return {
     store,
     sync,
     writer,
-    accounting: { prices, sink: writer },
     ready: sync.ready.then(prune),
     async close() {
       sync.close();

@@ -67,7 +67,8 @@ function delta<T>(before: Map<string, T>, after: Map<string, T>): string {
 }
 
 /** Settings read once when the process starts: a reload that changes them says so instead of pretending. */
-const AT_START = ["server.host", "server.port", "server.idle_timeout_s", "server.admin_key", "server.admin_key_sha256", "rate_limit.store", "rate_limit.redis_url", "rate_limit.on_store_error", "rate_limit.store_timeout_ms", "store", "usage", "metrics.key_labels", "telemetry"];
+// server.admin_key is not among them: a reload applies a new admin key at once and ends the old one and its sessions.
+const AT_START = ["server.host", "server.port", "server.idle_timeout_s", "server.seal_secret", "rate_limit.store", "rate_limit.redis_url", "rate_limit.on_store_error", "rate_limit.store_timeout_ms", "store", "usage", "metrics.key_labels", "telemetry"];
 
 const at = (c: Config, path: string): unknown => path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], c);
 

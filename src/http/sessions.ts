@@ -19,6 +19,8 @@ export interface Sessions {
   /** Whether the token names a live session; a hit counts as use (the idle clock restarts). */
   check(token: string): boolean;
   destroy(token: string): void;
+  /** Ends every session (the admin key they were opened with changed). Returns how many there were. */
+  clear(): number;
   /** The session token of a Cookie header, or null. */
   tokenFrom(cookieHeader: string | null): string | null;
   /** Set-Cookie for a new session: `Secure` when the page was served over https. */
@@ -78,6 +80,11 @@ export function createSessions(opts: SessionOptions = {}): Sessions {
     },
     destroy(token) {
       if (TOKEN.test(token)) live.delete(hashOf(token));
+    },
+    clear() {
+      const n = live.size;
+      live.clear();
+      return n;
     },
     tokenFrom(cookieHeader) {
       if (!cookieHeader) return null;

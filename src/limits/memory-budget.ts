@@ -61,7 +61,8 @@ export class MemoryBudgets {
   /** The reservation leaves, the cost stays (null: the cost is unknown, so the reservation is what it cost). */
   static settle(c: BudgetCounter, reserve: number, cost: number | null): void {
     c.held = Math.max(0, c.held - reserve);
-    c.spent += cost === null ? reserve : Math.max(0, Math.round(cost));
+    // A cost that is not a number (a provider's garbage usage) is unknown: the reservation is what it cost.
+    c.spent += cost === null || !Number.isFinite(cost) ? reserve : Math.max(0, Math.round(cost));
   }
 
   async spendOf(b: Omit<BudgetQuery, "reserveMicros">): Promise<BudgetSpend> {

@@ -175,7 +175,7 @@ export function createMemoryLimiter(opts: StoreOptions = {}): Limiter {
             const c = cs[i]!;
             if (s.concurrent > 0) c.inflight--;
             const h = handles[i]!;
-            if (h < 0 || used === null) return;
+            if (h < 0 || used === null || !Number.isFinite(used)) return;
             const n = Math.max(0, Math.round(used));
             c.prune(at, w);
             if (c.isLive(h)) c.setTokens(h, n);

@@ -20,13 +20,25 @@ else
 end`;
 
 // ---- Budgets: part of the same scripts, so a reservation is atomic with rpm, tpm and concurrency.
-// Two more keys after the scopes' (same hash tag): bh HASH {spent, held, h:<request id> → reserved micro-USD} and
+// Two more keys after the scopes' (same hash tag): bh HASH {spent, held, ep, h:<request id> → reserved micro-USD} and
 // bz ZSET of reservations (member = request id, score = lease expiry). ARGV after the scopes' limits:
-// admit: flag ('1' = budget), limit, reserve, seed ('' = unknown), ttl ms, lease ms; settle: flag, cost (-1 = unknown).
-// A window's key is created from the seed the gateway read from the store; missing and unseeded → state 2 (ask again).
-// A reservation whose lease ran out belonged to an instance that died mid-request: charged, never silently freed.
+// admit: flag ('1' = budget), limit, reserve, seed ('' = unknown), ttl ms, lease ms; settle: flag, cost (-1 = unknown),
+// reserved, the epoch it was admitted under ('' = none), its finish time (Redis clock), ttl ms.
+// A window's counter is created from the seed the gateway read from the store (the ledger); without `spent` and
+// unseeded → state 2 (ask again). `ep` is when it was seeded (Redis ms): its epoch. A reservation whose lease ran out
+// belonged to an instance that died mid-request: charged, never silently freed.
+//
+// Redis restarted empty (or the key expired) under requests in flight: their reservations went with the old counter,
+// and the new one was seeded from a ledger that did not have their cost yet. Their settle then finds no reservation
+// under another epoch (or no counter at all) and adds the cost itself, unless the request finished more than
+// LEDGER_LAG ms before the seed: then its event was in the ledger the seed was read from (events are flushed every
+// 200 ms and visible within 2 s). A settle that finds no counter at all leaves its cost as p:<id> = "<finish>:<cost>"
+// for whoever seeds it. A restart of Redis never resets a budget; at worst, a request finishing within LEDGER_LAG of a
+// re-seed is counted twice (an over-count, never an under-count).
+const LEDGER_LAG = 2000;
+
 const BUDGET_CHECK = `
-local bstate, bspent, bheld = 0, 0, 0
+local bstate, bspent, bheld, bep = 0, 0, 0, 0
 local ba = 7 + n * 3
 local bud = ARGV[ba + 1] == '1'
 local bk, bz = KEYS[n * 4 + 1], KEYS[n * 4 + 2]
@@ -34,13 +46,27 @@ local breserve = 0
 if bud then
   local blimit, bseed, bttl = tonumber(ARGV[ba + 2]), ARGV[ba + 4], tonumber(ARGV[ba + 5])
   breserve = tonumber(ARGV[ba + 3])
-  if redis.call('EXISTS', bk) == 0 then
+  if redis.call('HEXISTS', bk, 'spent') == 0 then
     if bseed == '' then
       bstate = 2
     else
-      redis.call('HSET', bk, 'spent', bseed, 'held', 0)
+      -- costs of requests that settled before anyone seeded this counter, unless the seed's ledger has them already
+      local extra = 0
+      local pre = redis.call('HGETALL', bk)
+      for j = 1, #pre, 2 do
+        if string.sub(pre[j], 1, 2) == 'p:' then
+          local sep = string.find(pre[j + 1], ':', 1, true)
+          local fin, c = tonumber(string.sub(pre[j + 1], 1, sep - 1)), tonumber(string.sub(pre[j + 1], sep + 1))
+          if fin > now - ${LEDGER_LAG} then extra = extra + c end
+          redis.call('HDEL', bk, pre[j])
+        end
+      end
+      redis.call('HSET', bk, 'spent', tonumber(bseed) + extra, 'held', 0, 'ep', now)
       redis.call('PEXPIRE', bk, bttl)
     end
+  elseif redis.call('HEXISTS', bk, 'ep') == 0 then
+    -- a counter from before epochs existed: it is the truth as it stands
+    redis.call('HSET', bk, 'ep', now)
   end
   if bstate == 0 then
     local gone = redis.call('ZRANGEBYSCORE', bz, '-inf', now)
@@ -53,6 +79,7 @@ if bud then
     if #gone > 0 then redis.call('ZREMRANGEBYSCORE', bz, '-inf', now) end
     bspent = tonumber(redis.call('HGET', bk, 'spent')) or 0
     bheld = tonumber(redis.call('HGET', bk, 'held')) or 0
+    bep = tonumber(redis.call('HGET', bk, 'ep')) or 0
     if bspent + bheld + breserve > blimit then bstate = 1 end
   end
   if bstate ~= 0 then ok = false end
@@ -74,14 +101,29 @@ local ba = 7 + n * 3
 if ARGV[ba + 1] == '1' then
   local bk, bz = KEYS[n * 4 + 1], KEYS[n * 4 + 2]
   local reserved = tonumber(redis.call('HGET', bk, 'h:' .. id))
+  local cost = tonumber(ARGV[ba + 2])
   -- settled once: a retried settle finds the reservation gone
   if reserved then
-    local cost = tonumber(ARGV[ba + 2])
     if cost < 0 then cost = reserved end
     redis.call('HDEL', bk, 'h:' .. id)
     redis.call('ZREM', bz, id)
     redis.call('HINCRBY', bk, 'held', -reserved)
     redis.call('HINCRBY', bk, 'spent', cost)
+  else
+    local aep, fin, bttl = ARGV[ba + 4], tonumber(ARGV[ba + 5]), tonumber(ARGV[ba + 6])
+    local bep = redis.call('HGET', bk, 'ep')
+    -- the counter it was admitted on is gone (Redis restarted empty): its cost must not vanish with it
+    if aep ~= '' and aep ~= '0' and bep ~= aep then
+      if cost < 0 then cost = tonumber(ARGV[ba + 3]) end
+      if redis.call('HSETNX', bk, 'o:' .. id, 1) == 1 then
+        if bep then
+          if fin > tonumber(bep) - ${LEDGER_LAG} then redis.call('HINCRBY', bk, 'spent', cost) end
+        else
+          redis.call('HSET', bk, 'p:' .. id, fin .. ':' .. cost)
+        end
+        redis.call('PEXPIRE', bk, bttl)
+      end
+    end
   end
 end`;
 
@@ -90,7 +132,7 @@ end`;
  * [5] tokens to reserve, [6] 1 = record if admitted, 0 = only look (peek), [7] scope count, then per scope rpm, tpm,
  * concurrency (0 = none), then the budget's (above). Returns {admitted, now, then per scope: requests, requests reset
  * ms, tokens, tokens reset ms, in flight, wait for requests, wait for tokens, wait for a slot (-1 = not hit)}, then the
- * budget's state (0 fits or none, 1 over, 2 needs a seed), spent, held.
+ * budget's state (0 fits or none, 1 over, 2 needs a seed), spent, held, epoch (when the counter was seeded).
  */
 export const ADMIT_LUA = `${NOW}
 local W = tonumber(ARGV[2])
@@ -207,6 +249,7 @@ end
 out[#out + 1] = bstate
 out[#out + 1] = bspent
 out[#out + 1] = bheld
+out[#out + 1] = bep
 return out`;
 
 /** SETTLE's "tokens used" for an admission the gateway gave up on: every entry of the request is removed. */
@@ -215,7 +258,8 @@ export const UNDO = -2;
 /**
  * KEYS: as ADMIT. ARGV: [1] now or '', [2] window ms, [3] request id, [4] tokens used (-1 = keep the reservation,
  * UNDO = take the whole admission back), [5] tokens reserved, [6] admission time (ms, the store's clock), [7] scope
- * count, then per scope rpm, tpm, concurrency, then the budget's flag and cost (an undo sends cost 0: nothing spent).
+ * count, then per scope rpm, tpm, concurrency, then the budget's flag, cost (an undo sends cost 0: nothing spent),
+ * reserved, admission epoch, finish time and ttl (BUDGET_SETTLE).
  * Frees the slot and replaces the reservation with the usage. Idempotent: a retried settle finds the slot gone and
  * the amount already set; an undo of a request that was never recorded (refused, or never ran) finds nothing.
  */

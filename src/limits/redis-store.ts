@@ -21,7 +21,7 @@ import {
   type StoreOptions,
 } from "./limiter.ts";
 import { ADMIT_LUA, SETTLE_LUA, UNDO } from "./redis-lua.ts";
-import { budgetExceeded, spendUnavailable, windowEnd, windowStart, windowStartDay } from "../costs/budget.ts";
+import { budgetExceeded, budgetUnavailable, spendUnavailable, windowEnd, windowStart, windowStartDay } from "../costs/budget.ts";
 import type { BudgetQuery } from "./limiter.ts";
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -250,7 +250,7 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
     }
   };
   /** The budget part of a reply: after the admitted flag, the clock and 8 numbers per scope. */
-  const budgetReply = (reply: number[], n: number) => ({ state: reply[2 + n * 8] ?? 0, spent: reply[3 + n * 8] ?? 0, held: reply[4 + n * 8] ?? 0 });
+  const budgetReply = (reply: number[], n: number) => ({ state: reply[2 + n * 8] ?? 0, spent: reply[3 + n * 8] ?? 0, held: reply[4 + n * 8] ?? 0, epoch: reply[5 + n * 8] ?? 0 });
   const nowArg = () => (clock ? String(Math.floor(clock())) : "");
 
   function snapshots(reply: number[], n: number): ScopeSnapshot[] {
@@ -311,7 +311,10 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
         // Sent, but we gave up on it (no answer in time, or the connection failed under it): the script may still
         // have run. Take its entries back (once the store answers), so a request refused or let through uncounted
         // here is never counted there; a budget reservation goes back with nothing spent.
-        if (!(e instanceof StoreDown)) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(UNDO), String(estimate), "0", ...limits, ...(b ? ["1", "0"] : [])]);
+        if (!(e instanceof StoreDown)) void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(UNDO), String(estimate), "0", ...limits, ...(b ? ["1", "0", "0", "", "0", "0"] : [])]);
+        // A budget never fails open, whatever on_store_error says for rate limits: a request let through uncounted
+        // could spend any amount (a frozen Redis once admitted 30 of 30 requests on a $0.05 key, $0.34 spent).
+        if (b) throw budgetUnavailable(b.keyName, unknownStateHeaders(scopes));
         if (opts.onStoreError === "deny") throw storeUnavailable(unknownStateHeaders(scopes));
         return { headers: unknownStateHeaders(scopes), metersTokens: false, settle() {} };
       }
@@ -323,6 +326,9 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
       }
       if (reply[0] !== 1) throw rejection(scopes, snaps, estimate, w);
       const admittedAt = reply[1]!;
+      const admittedHere = performance.now();
+      // The counter's epoch this reservation was made under: its settle can tell if Redis lost the counter meanwhile.
+      const epoch = b ? budgetReply(reply, scopes.length).epoch : 0;
       let settled = false;
       return {
         headers: rateHeaders(scopes, snaps),
@@ -332,8 +338,12 @@ export function createRedisLimiter(opts: RedisStoreOptions): Limiter {
           settled = true;
           // Nothing to give back for a request that holds no slot or budget and whose reservation stays as it is.
           if (!b && !scopes.some((s) => s.concurrent > 0) && (used === null || !metersTokens)) return;
-          const n = used === null || !metersTokens ? -1 : Math.max(0, Math.round(used));
-          const budgetTail = b ? ["1", String(cost === null || cost === undefined ? -1 : Math.max(0, Math.round(cost)))] : [];
+          // Not a number (a provider's garbage usage): unknown, so the reservation stands (a NaN would fail the script).
+          const n = used === null || !metersTokens || !Number.isFinite(used) ? -1 : Math.max(0, Math.round(used));
+          const c = cost === null || cost === undefined || !Number.isFinite(cost) ? -1 : Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.round(cost)));
+          // When it finished, on Redis's clock (a settle retried after an outage still says when it really ended).
+          const finishedAt = Math.round(admittedAt + (performance.now() - admittedHere));
+          const budgetTail = b ? ["1", String(c), String(b.reserveMicros), String(epoch), String(finishedAt), budgetTtl(b, budgetNow())] : [];
           void settleCall([String(keys.length), ...keys, nowArg(), String(w), id, String(n), String(estimate), String(admittedAt), ...limits, ...budgetTail]);
         },
       };

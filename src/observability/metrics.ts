@@ -135,6 +135,24 @@ export interface MetricSources {
   /** Every deployment with whether its breaker is open now. */
   deployments(): readonly { provider: string; upstream_model: string; state: string }[];
   usageQueueDepth(): number;
+  /** Usage events never written: refused by the store for their content (dead-lettered), or dropped with the buffer full. */
+  usageLost(): { deadLettered: number; dropped: number };
+}
+
+/** A counter whose value lives elsewhere (the usage writer's own count), read when scraped. */
+class SourcedCounter {
+  readonly type = "counter";
+  readonly aggregator = "sum";
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => number,
+  ) {}
+  readonly labelNames: readonly string[] = [];
+  async get() {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [{ labels: {}, value: this.read() }] };
+  }
+  reset(): void {}
 }
 
 /** Process metrics belong to the process: registered once, whatever number of gateways it runs (tests run many). */
@@ -168,7 +186,7 @@ export class GatewayMetrics {
   private readonly attemptFamily: CounterFamily;
   /** Spans the trace exporter could not send (queue full, or the collector failed or timed out). */
   readonly spansDropped: { queue_full: CounterSeries; export_failed: CounterSeries };
-  private sources: MetricSources = { inflight: () => 0, deployments: () => [], usageQueueDepth: () => 0 };
+  private sources: MetricSources = { inflight: () => 0, deployments: () => [], usageQueueDepth: () => 0, usageLost: () => ({ deadLettered: 0, dropped: 0 }) };
 
   constructor(opts: { keyLabels: boolean; version: string }) {
     this.keyLabels = opts.keyLabels;
@@ -213,6 +231,8 @@ export class GatewayMetrics {
         this.set(sources().usageQueueDepth());
       },
     });
+    reg(new SourcedCounter("switchboard_usage_events_dead_lettered_total", "Usage events the store refused for their content: each is in a dead-letter log line with its request id; the events around it were written.", () => sources().usageLost().deadLettered));
+    reg(new SourcedCounter("switchboard_usage_events_dropped_total", "Usage events dropped because the buffer was full while the store could not be written.", () => sources().usageLost().dropped));
     new Gauge({ name: "switchboard_build_info", help: "The running version (always 1).", labelNames: ["version"], registers: [this.registry] }).set({ version: opts.version }, 1);
   }
 

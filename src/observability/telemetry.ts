@@ -5,7 +5,7 @@ import { GatewayError } from "../openai/errors.ts";
 import type { Usage } from "../openai/schemas.ts";
 import type { RequestLogLine } from "./log.ts";
 import { SeriesTable, type AttemptCounters, type GatewayMetrics, type RejectionReason } from "./metrics.ts";
-import { genAiSystem, traceparentOf, type Tracing } from "./traces.ts";
+import { genAiSystem, parentFromTraceparent, traceparentOf, type Tracing } from "./traces.ts";
 
 export type Operation = "chat" | "embeddings";
 
@@ -131,8 +131,15 @@ export interface RequestedParams {
  */
 export class RequestTelemetry implements AttemptTracer {
   private readonly span: Span | undefined;
-  /** On the request's CallContext: undefined when traces are off, so routing skips them with one check. */
+  /** For routing: undefined when traces are off or the request is not sampled, so attempts skip them with one check. */
   readonly tracer: AttemptTracer | undefined;
+  /**
+   * An unsampled request that continued a caller's trace: its `traceparent`, passed on to the provider unchanged so
+   * the trace stays whole downstream (no span of ours is in it).
+   */
+  readonly forwardTraceparent: string | undefined;
+  /** The trace this request belongs to (for the log line), when there is one. */
+  readonly traceId: string | undefined;
   private reported: TokenUsage | null = null;
   private costMicros = 0;
 
@@ -144,14 +151,17 @@ export class RequestTelemetry implements AttemptTracer {
   ) {
     const tracing = cfg.obs.tracing;
     if (tracing) {
-      this.span = tracing.startRequest(op, traceparent, start, { "gen_ai.operation.name": op });
-      this.tracer = this;
+      const parent = parentFromTraceparent(traceparent);
+      const span = tracing.startRequest(op, parent, start, { "gen_ai.operation.name": op });
+      if (span) {
+        this.span = span;
+        this.tracer = this;
+        this.traceId = span.spanContext().traceId;
+      } else if (parent) {
+        this.forwardTraceparent = traceparent!;
+        this.traceId = parent.traceId;
+      }
     }
-  }
-
-  /** For the request's log line (undefined when traces are off). */
-  get traceId(): string | undefined {
-    return this.span?.spanContext().traceId;
   }
 
   /** The GenAI request attributes (only when traced). */

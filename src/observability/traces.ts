@@ -137,8 +137,11 @@ const SERVER = SpanKind.SERVER + 1;
 const CLIENT = SpanKind.CLIENT + 1;
 
 export interface Tracing {
-  /** The request's span, continuing `traceparent` when one came; `startTime` is a performance.now() value. */
-  startRequest(name: string, traceparent: string | null, startTime: number, attributes: Attributes): Span;
+  /**
+   * The request's span, continuing `traceparent` when one came; `startTime` is a performance.now() value. Null when
+   * the request is not sampled (the caller's flag, else `sample_ratio`): then nothing at all is made for it.
+   */
+  startRequest(name: string, parent: RemoteParent | null, startTime: number, attributes: Attributes): Span | null;
   /** A provider attempt's span, child of the request's. */
   startAttempt(parent: Span, name: string, attributes: Attributes): Span;
   /** Exports what is queued (SIGTERM, tests), bounded by the export timeout. */
@@ -147,8 +150,9 @@ export interface Tracing {
 }
 
 /** The tracer of a config with `telemetry.otlp_endpoint`; null without one (then no span is ever made). */
-export function createTracing(cfg: TelemetryConfig, version: string, dropped: DropCounters, logger: Logger): Tracing | null {
+export function createTracing(cfg: TelemetryConfig, version: string, dropped: DropCounters, logger: Logger, random: () => number = Math.random): Tracing | null {
   if (!cfg.otlp_endpoint) return null;
+  const ratio = cfg.sample_ratio;
   const url = `${cfg.otlp_endpoint.replace(/\/+$/, "")}/v1/traces`;
   const queue = new SpanExportQueue(
     {
@@ -165,12 +169,11 @@ export function createTracing(cfg: TelemetryConfig, version: string, dropped: Dr
   );
   logger.info("traces: exporting OTLP/HTTP JSON", { url });
   return {
-    startRequest(name, traceparent, startTime, attributes) {
-      const parent = parentFromTraceparent(traceparent);
-      // A new trace is sampled; a continued one keeps its caller's decision.
-      return parent
-        ? new RecordedSpan(queue, name, SERVER, parent.traceId, parent.spanId, parent.sampled, startTime, attributes)
-        : new RecordedSpan(queue, name, SERVER, randomHex(16), undefined, true, startTime, attributes);
+    startRequest(name, parent, startTime, attributes) {
+      // Parent-based: a continued trace keeps its caller's decision; a new one is sampled at the configured ratio.
+      if (parent) return parent.sampled ? new RecordedSpan(queue, name, SERVER, parent.traceId, parent.spanId, true, startTime, attributes) : null;
+      if (ratio < 1 && !(random() < ratio)) return null;
+      return new RecordedSpan(queue, name, SERVER, randomHex(16), undefined, true, startTime, attributes);
     },
     startAttempt(parent, name, attributes) {
       const p = parent.spanContext();

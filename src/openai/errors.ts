@@ -23,6 +23,8 @@ export type ErrorKind =
   | "not_found"
   | "conflict"
   | "cross_site"
+  | "store_unavailable"
+  | "host_not_allowed"
   | "internal";
 
 export interface GatewayErrorInit {
@@ -127,6 +129,10 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error">, Mapped> = {
   not_found: { status: 404, type: "invalid_request_error", code: "not_found" },
   conflict: { status: 409, type: "invalid_request_error", code: "conflict" },
   cross_site: { status: 403, type: "permission_error", code: "cross_site_request" },
+  // The control plane's store (SQLite or PostgreSQL) cannot take the call now: unreachable, locked, full. Retryable.
+  store_unavailable: { status: 503, type: "server_error", code: "store_unavailable" },
+  // The request's Host is not one this gateway answers (server.allowed_hosts): a DNS-rebinding page, or a misroute.
+  host_not_allowed: { status: 403, type: "permission_error", code: "host_not_allowed" },
   internal: { status: 500, type: "server_error", code: null },
 };
 

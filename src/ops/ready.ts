@@ -1,4 +1,4 @@
-// GET /health/ready: 200 when the store (and Redis, when configured) answer; 503 naming what is down. No auth, no details.
+// GET /health/ready: 200 when the store takes a write, Redis (when configured) answers and the usage ledger is being written; 503 naming what is down. No auth, no details.
 import { Elysia, t } from "elysia";
 import type { Logger } from "../observability/log.ts";
 
@@ -40,7 +40,7 @@ export function readyRoutes(checks: () => readonly ReadinessCheck[], logger: Log
     },
     {
       response: { 200: t.Object({ status: t.Literal("ready") }), 503: t.Object({ status: t.Literal("not_ready"), down: t.Array(t.String()) }) },
-      detail: { summary: "Readiness (no auth)", description: "200 when the store and, with `rate_limit.store: redis`, Redis answer; otherwise 503 with `down` naming them. `/health` stays pure liveness." },
+      detail: { summary: "Readiness (no auth)", description: "200 when the store takes a write (not a full disk, a deleted SQLite file, a read-only database), Redis answers (with `rate_limit.store: redis`) and usage events are being written; otherwise 503 with `down` naming `store`, `redis` or `ledger`. `/health` stays pure liveness." },
     },
   );
 }

@@ -21,7 +21,7 @@ import { meteredStream } from "./metered-stream.ts";
 import type { Sizing } from "./sizing.ts";
 import { outputAllowance } from "./output-allowance.ts";
 import { reservationMicros } from "../costs/budget.ts";
-import { countsOf, RequestUsage, type Endpoint, type TokenCounts } from "./usage-record.ts";
+import { countsOf, RequestUsage, saneUsage, type Endpoint, type TokenCounts } from "./usage-record.ts";
 import { requestWarnings, WARNINGS_HEADER, type RequestWarnings } from "./warnings.ts";
 
 /** Bun's server, for lifting the idle cut-off while a model thinks. */
@@ -189,7 +189,7 @@ export class ModelCall implements CallFinisher {
       principal: this.principal,
       model: route.model.id,
       estimateTokens: () => sizing.promptTokens() + allowance.tpm,
-      budget: terms && { ...terms.query, reserveMicros: reservationMicros(terms.price, prompt, allowance.budget) },
+      budget: terms && { ...terms.query, reserveMicros: usage.reserved(reservationMicros(terms.price, prompt, allowance.budget)) },
     });
     this.admission = admission;
     this.s.rateHeaders = admission.headers;
@@ -211,6 +211,8 @@ export class ModelCall implements CallFinisher {
       warn: warnings.warn,
       warnings,
       maxResponseBytes: this.deps.config.server.max_upstream_response_bytes,
+      // Sampled requests get a traceparent per attempt from routing; an unsampled continued trace passes its own on.
+      traceparent: this.s.telemetry?.forwardTraceparent,
     };
   }
 
@@ -280,12 +282,12 @@ export class ModelCall implements CallFinisher {
       deadline: this.deadline!,
       streamError: this.dialect.streamError,
       onCut: (cut) => (this.cut = cut),
-      end: (status, failed, error) => this.endStream(status, failed, error),
+      end: (status, _failed, error) => this.endStream(status, error),
     });
     return new Response(transform ? transform(out) : out, { headers: { ...SSE_HEADERS, ...headers } });
   }
 
-  private endStream(status: number, failed: boolean, error: string | undefined): void {
+  private endStream(status: number, error: string | undefined): void {
     const meter = this.ctx!.meter;
     const ttfb = meter.firstByteAt === null ? null : Math.round((meter.firstByteAt - this.s.start) * 1000) / 1000;
     if (ttfb !== null) this.s.log.ttfb_ms = ttfb;
@@ -293,7 +295,6 @@ export class ModelCall implements CallFinisher {
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was read
     // and what was delivered — not zero, and not the whole completion allowance that never came.
     const estimated = { prompt: this.sizing!.promptEstimate(), cached: 0, completion: deliveredTokens(meter), reasoning: 0 };
-    void failed;
     this.finish({ status, estimated, ttfbMs: ttfb, error });
   }
 
@@ -330,7 +331,8 @@ export class ModelCall implements CallFinisher {
     this.finished = true;
     this.deadline?.release();
     this.leaveInflight?.();
-    const reported = o.reported ?? null;
+    // The provider's counts as numbers the ledger, the budget and the metrics can take (missing → 0, estimated).
+    const reported = o.reported ? saneUsage(o.reported) : null;
     const counts = reported ? countsOf(reported) : (o.estimated ?? null);
     // No event without a valid key (the auth refusal itself is counted in metrics and the log).
     const cost = this.s.principal && !o.local ? this.usage.finish(o.status, counts ?? (o.keepReservation ? this.promptOnly() : null), reported ? "provider" : "estimated", o.ttfbMs ?? null) : null;

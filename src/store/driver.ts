@@ -16,6 +16,8 @@ export interface SqlDriver extends SqlExec {
   readonly dialect: Dialect;
   /** Runs `fn` in one transaction holding the database's write lock (committed when it resolves, rolled back when it throws). */
   transaction<T>(fn: (tx: SqlExec) => Promise<T>): Promise<T>;
+  /** SQLite: throws when the database file is no longer the one opened (deleted or replaced underneath). */
+  checkFile?(): Promise<void>;
   close(): Promise<void>;
 }
 

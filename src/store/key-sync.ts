@@ -1,4 +1,4 @@
-// Keeps the key ring's store keys current: loaded at start, reloaded when the store's change counter moves (every instance within a second).
+// Keeps the key ring's store keys current: loaded once at start, then only the keys changed since the counter last seen (every instance within a second).
 import type { KeyEntry, KeyRing, Principal } from "../auth/keys.ts";
 import type { KeyConfig } from "../config/schema.ts";
 import type { Logger } from "../observability/log.ts";
@@ -54,7 +54,7 @@ export function storeKeyEntries(keys: Iterable<StoredKey>, now: number): KeyEntr
 export interface KeySyncOptions {
   pollMs?: number;
   logger: Pick<Logger, "info" | "error">;
-  /** Called with every load (e.g. to load the tokenizer once a key has a budget). */
+  /** Called with the keys each load brought: all of them at start, then the ones that changed. */
   onLoad?: (keys: readonly StoredKey[]) => void;
 }
 
@@ -64,15 +64,30 @@ export function startKeySync(store: Store, ring: KeyRing, opts: KeySyncOptions):
   let keys = new Map<string, StoredKey>();
   let failing = false;
 
-  const load = async () => {
+  /** Loads every key: once, at start (before the gateway listens). */
+  const loadAll = async () => {
     // The counter before the rows: a change landing in between is loaded again next time, never missed.
     const v = await store.keyVersion();
-    if (v === version) return;
     const list = await store.listKeys();
     keys = new Map(list.map((k) => [k.id, k]));
     ring.setStoreKeys(storeKeyEntries(list, Date.now()), list.length > 0);
     version = v;
     opts.onLoad?.(list);
+  };
+  /**
+   * Then only what changed: the rows whose version is past the counter last seen (an index range, usually a row or
+   * two), applied to the ring key by key. Re-reading and re-parsing the whole table on every change stalled the
+   * request thread for as long as the table was big (~0.6 s at 4,400 keys).
+   */
+  const load = async () => {
+    if (version < 0) return loadAll();
+    const changed = await store.keysChangedSince(version);
+    if (changed.keys.length > 0) {
+      for (const k of changed.keys) keys.set(k.id, k);
+      ring.updateStoreKeys(new Map(changed.keys.map((k) => [k.id, storeKeyEntries([k], Date.now())])), keys.size > 0);
+      opts.onLoad?.(changed.keys);
+    }
+    version = Math.max(version, changed.version);
   };
   const ready = load();
 

@@ -1,5 +1,6 @@
 // The Store written once in SQL both databases speak; a driver supplies the connection and the dialect.
 import { isUniqueViolation, type Row, type SqlDriver, type SqlExec } from "./driver.ts";
+import { KeyStateConflict } from "./errors.ts";
 import { migrate } from "./migrate.ts";
 import { addToBuckets, pruneMinuteBuckets, querySeries } from "./series.ts";
 import { responseStore } from "./responses.ts";
@@ -16,6 +17,7 @@ import {
   type UsageQuery,
   type UsageRow,
 } from "./store.ts";
+import { sanitizeEvent } from "./usage-event.ts";
 
 const KEY_COLUMNS = [
   "id", "name", "prefix", "hash", "old_hash", "old_hash_until", "status", "models", "rpm", "tpm", "max_concurrent",
@@ -64,6 +66,24 @@ function keyFromRow(r: Row): StoredKey {
     version: num(r.version),
   };
 }
+
+/** The fields a change may set, each with its column and how its value is stored. */
+const CHANGE_COLUMNS: readonly [keyof KeyChange, string, (v: unknown) => unknown][] = [
+  ["name", "name", (v) => v],
+  ["prefix", "prefix", (v) => v],
+  ["hash", "hash", (v) => v],
+  ["oldHash", "old_hash", (v) => v],
+  ["oldHashUntil", "old_hash_until", (v) => v],
+  ["status", "status", (v) => v],
+  ["models", "models", (v) => (v === null ? null : JSON.stringify(v))],
+  ["rpm", "rpm", (v) => v],
+  ["tpm", "tpm", (v) => v],
+  ["maxConcurrent", "max_concurrent", (v) => v],
+  ["budgetMicros", "budget_micros", (v) => v],
+  ["budgetPeriod", "budget_period", (v) => v],
+  ["expiresAt", "expires_at", (v) => v],
+  ["metadata", "metadata", (v) => JSON.stringify(v)],
+];
 
 const keyValues = (k: StoredKey): unknown[] => [
   k.id, k.name, k.prefix, k.hash, k.oldHash, k.oldHashUntil, k.status, k.models === null ? null : JSON.stringify(k.models),
@@ -140,11 +160,13 @@ async function insertAudit(tx: SqlExec, a: AuditEntry): Promise<void> {
   await tx.run(`INSERT INTO audit_log (at, action, key_id, detail) VALUES ($1, $2, $3, $4)`, [a.at, a.action, a.keyId, JSON.stringify(a.detail)]);
 }
 
+/** Thrown inside an update's transaction to roll it back when the key does not exist. */
+const NO_SUCH_KEY = new Error("no such key");
+
 /** Opens the store on a driver and brings its schema up to date. */
 export async function openSqlStore(db: SqlDriver): Promise<Store> {
   await migrate(db);
   const keyInsert = `INSERT INTO api_keys (${KEY_COLUMNS.join(", ")}) VALUES ${placeholders(1, KEY_COLUMNS.length)}`;
-  const keyUpdate = `UPDATE api_keys SET ${KEY_COLUMNS.slice(1).map((c, i) => `${c} = $${i + 2}`).join(", ")} WHERE id = $1`;
   const eventInsert = (rows: number) =>
     `INSERT INTO usage_events (${EVENT_COLUMNS.join(", ")}) VALUES ${placeholders(rows, EVENT_COLUMNS.length)} ON CONFLICT (id) DO NOTHING RETURNING id`;
   const eventInsertOne = `INSERT INTO usage_events (${EVENT_COLUMNS.join(", ")}) VALUES ${placeholders(1, EVENT_COLUMNS.length)} ON CONFLICT (id) DO NOTHING`;
@@ -179,19 +201,39 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
       }
     },
 
-    async updateKey(id, change: KeyChange, audit) {
+    async updateKey(id, change: KeyChange, audit, guard = {}) {
+      // One UPDATE of the changed columns only, guarded by the row's current state: a revocation committed meanwhile
+      // (by any instance) makes it change nothing, where a read-then-write-everything would bring the key back.
+      const params: unknown[] = [id];
+      const sets: string[] = [];
+      for (const [field, column, encode] of CHANGE_COLUMNS) {
+        if (change[field] === undefined) continue;
+        params.push(encode(change[field]));
+        sets.push(`${column} = $${params.length}`);
+      }
+      let where = `id = $1 AND status <> 'revoked'`;
+      if (guard.hash !== undefined) {
+        params.push(guard.hash);
+        where += ` AND hash = $${params.length}`;
+      }
       try {
         return await db.transaction(async (tx) => {
-          const rows = await tx.all(`SELECT * FROM api_keys WHERE id = $1`, [id]);
-          if (!rows[0]) return null;
-          const cur = keyFromRow(rows[0]);
-          const next: StoredKey = { ...cur, ...change, id: cur.id, createdAt: cur.createdAt, updatedAt: audit.at, version: await bumpVersion(tx) };
-          const values = keyValues(next);
-          await tx.run(keyUpdate, values);
+          const version = await bumpVersion(tx);
+          params.push(audit.at, version);
+          sets.push(`updated_at = $${params.length - 1}`, `version = $${params.length}`);
+          const rows = await tx.all(`UPDATE api_keys SET ${sets.join(", ")} WHERE ${where} RETURNING *`, params);
+          if (!rows[0]) {
+            // Nothing changed: say why, and roll back the counter bump (throwing ends the transaction).
+            const cur = (await tx.all(`SELECT status FROM api_keys WHERE id = $1`, [id]))[0];
+            if (!cur) throw NO_SUCH_KEY;
+            if (String(cur.status) === "revoked") throw new KeyStateConflict("revoked", `Key '${id}' is revoked; a revoked key cannot be changed.`);
+            throw new KeyStateConflict("changed", `Key '${id}' changed while this request was being handled (another rotation?); read it again and retry.`);
+          }
           await insertAudit(tx, audit);
-          return next;
+          return keyFromRow(rows[0]);
         });
       } catch (e) {
+        if (e === NO_SUCH_KEY) return null;
         if (isUniqueViolation(e)) throw conflict(change.name ?? id);
         throw e;
       }
@@ -215,8 +257,10 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
       return { version, keys: rows.map(keyFromRow) };
     },
 
-    async insertEvents(events) {
-      if (events.length === 0) return 0;
+    async insertEvents(given) {
+      if (given.length === 0) return 0;
+      // Whatever built them, the rows are ones both databases can take (no NUL, counts within BIGINT).
+      const events = given.map(sanitizeEvent);
       return db.transaction(async (tx) => {
         let fresh: readonly UsageEvent[];
         if (db.dialect === "sqlite") {
@@ -343,6 +387,14 @@ export async function openSqlStore(db: SqlDriver): Promise<Store> {
 
     async ping() {
       await db.all(`SELECT 1 AS ok`);
+    },
+
+    async checkWrite() {
+      // The file first: a deleted or replaced SQLite file still takes writes through the open handle, into nothing.
+      await db.checkFile?.();
+      await db.transaction(async (tx) => {
+        await tx.run(`INSERT INTO meta (name, value) VALUES ('ready_probe', 1) ON CONFLICT (name) DO UPDATE SET value = meta.value + 1`);
+      });
     },
 
     close: () => db.close(),

@@ -1,6 +1,6 @@
 // SQLite driver on bun:sqlite: one file in WAL mode, created on first start; statements serialised behind one lock.
 import { Database, type SQLQueryBindings } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Row, SqlDriver, SqlExec } from "./driver.ts";
 
@@ -11,14 +11,34 @@ export function sqlitePath(url: string): string {
   return path;
 }
 
-export function openSqliteDriver(url: string): SqlDriver {
+/** How long a connection waits for another process's write lock while the store opens (migrations of instances starting together). */
+export const OPEN_BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteDriver extends SqlDriver {
+  /**
+   * After opening: how long a statement waits for a lock another process holds. bun:sqlite waits synchronously, so
+   * on the request thread this is time the whole event loop stands still: kept short there.
+   */
+  setBusyTimeout(ms: number): void;
+}
+
+/** A deleted or replaced database file keeps taking writes through the open handle, into a file nobody will read. */
+class DatabaseFileGone extends Error {
+  readonly code = "SQLITE_CANTOPEN";
+  constructor(path: string) {
+    super(`the database file ${path} was deleted or replaced since the store opened it`);
+  }
+}
+
+export function openSqliteDriver(url: string): SqliteDriver {
   const path = sqlitePath(url);
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { create: true });
+  const inode = path === ":memory:" ? null : statSync(path).ino;
   // WAL: readers never wait for the writer; NORMAL sync is durable across a process crash (not a power cut), the
   // usual pairing with WAL. busy_timeout lets a second process on the same file wait instead of failing.
   // busy_timeout first: switching a new file to WAL takes a lock that a second process starting together waits for.
-  db.exec("PRAGMA busy_timeout = 5000");
+  db.exec(`PRAGMA busy_timeout = ${OPEN_BUSY_TIMEOUT_MS}`);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
   db.exec("PRAGMA foreign_keys = ON");
@@ -71,6 +91,17 @@ export function openSqliteDriver(url: string): SqlDriver {
           throw e;
         }
       }),
+    async checkFile() {
+      if (inode === null) return;
+      let now: number | null = null;
+      try {
+        now = statSync(path).ino;
+      } catch {}
+      if (now !== inode) throw new DatabaseFileGone(path);
+    },
+    setBusyTimeout(ms) {
+      db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(ms))}`);
+    },
     close: () =>
       locked(async () => {
         db.close();

@@ -108,8 +108,11 @@ export interface Store {
 
   /** Inserts a key and its audit entry in one transaction; StoreConflict when its name is taken by a live key. */
   createKey(key: Omit<StoredKey, "version">, audit: AuditEntry): Promise<StoredKey>;
-  /** Applies a change and its audit entry in one transaction; null when no such key. */
-  updateKey(id: string, change: KeyChange, audit: AuditEntry): Promise<StoredKey | null>;
+  /**
+   * Applies a change (its columns only) and its audit entry in one transaction; null when no such key. A revoked key
+   * is never changed (revocation is final), nor one whose secret is no longer `guard.hash`: KeyStateConflict.
+   */
+  updateKey(id: string, change: KeyChange, audit: AuditEntry, guard?: { hash?: string }): Promise<StoredKey | null>;
   getKey(id: string): Promise<StoredKey | null>;
   listKeys(): Promise<StoredKey[]>;
   /** The change counter: it grows with every key change, on every instance sharing the store. */
@@ -147,6 +150,8 @@ export interface Store {
 
   /** Answers when the database does (readiness). */
   ping(): Promise<void>;
+  /** Succeeds when a write commits (readiness): not when the disk is full, the file was deleted, or the store is read-only. */
+  checkWrite(): Promise<void>;
   close(): Promise<void>;
 }
 

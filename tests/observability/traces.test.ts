@@ -158,6 +158,52 @@ describe("traces", () => {
   });
 });
 
+describe("sampling: telemetry.sample_ratio, parent-based", () => {
+  const gateway = (ratio: number) =>
+    startGateway({ telemetry: { otlp_endpoint: rx.url, batch_delay_ms: 20, sample_ratio: ratio }, providers: providers(), models, keys: [{ name: "main", key: KEY }] });
+  const send = (gw: GatewayHandle, headers: Record<string, string> = {}) => post(`${gw.baseURL}/chat/completions`, { model: "gpt", messages: [{ role: "user", content: "hi" }] }, KEY, headers);
+  const spansOf = (id: string | null) => rx.spans.filter((sp) => attr(sp, "switchboard.request_id") === id);
+
+  test("ratio 0: a new trace makes no span and sends no traceparent; a caller's sampled trace is still recorded", async () => {
+    const gw = await gateway(0);
+    try {
+      const calls = up.calls.length;
+      const r = await send(gw);
+      expect(r.status).toBe(200);
+      expect(up.calls[calls]!.headers.traceparent).toBeUndefined();
+      const traceId = hex(16);
+      const sampled = await send(gw, { traceparent: `00-${traceId}-${hex(8)}-01` });
+      expect(sampled.status).toBe(200);
+      expect((await traceOf(traceId, 2)).length).toBe(2);
+      await Bun.sleep(150);
+      expect(spansOf(r.headers.get("x-request-id"))).toEqual([]);
+      // The log line names no trace for the unsampled request, and the caller's for the continued one.
+      const line = (id: string | null) => gw.logs.find((l) => l.msg === "request" && l.request_id === id);
+      expect(line(r.headers.get("x-request-id"))?.trace_id).toBeUndefined();
+      expect(line(sampled.headers.get("x-request-id"))?.trace_id).toBe(traceId);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("ratio 0.5: about half of 200 new traces are recorded, each whole (request and attempt span)", async () => {
+    const gw = await gateway(0.5);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 200; i++) ids.push((await send(gw)).headers.get("x-request-id")!);
+      await Bun.sleep(300);
+      const recorded = ids.filter((id) => spansOf(id).length > 0);
+      // Binomial(200, 0.5): 60–140 is more than five standard deviations either side.
+      expect(recorded.length).toBeGreaterThan(60);
+      expect(recorded.length).toBeLessThan(140);
+      const server = spansOf(recorded[0]!)[0]!;
+      expect(rx.spans.filter((sp) => sp.traceId === server.traceId).map((sp) => sp.kind).sort()).toEqual([SERVER, CLIENT]);
+    } finally {
+      await gw.stop();
+    }
+  });
+});
+
 describe("a collector that is down or silent never slows a request", () => {
   const base = (endpoint: string, extra: object = {}) => ({
     telemetry: { otlp_endpoint: endpoint, batch_delay_ms: 10, max_batch_size: 5, max_queue_size: 10, export_timeout_ms: 3000, ...extra },

@@ -4,7 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../../src/store/open.ts";
-import { startEventThread } from "../../src/store/event-thread.ts";
+import { startStoreThread } from "../../src/store/event-thread.ts";
 import type { Store, UsageEvent } from "../../src/store/store.ts";
 
 const url = `sqlite://${join(mkdtempSync(join(tmpdir(), "sb-evt-")), "e.db")}`;
@@ -35,7 +35,7 @@ const event = (i: number): UsageEvent => ({
 
 test("a batch posted to the thread is stored, totals included, and a repeated id is ignored", async () => {
   store = await openStore(url);
-  const thread = startEventThread(url)!;
+  const thread = startStoreThread(url)!;
   expect(thread).not.toBeNull();
   expect(await thread.insertEvents(Array.from({ length: 600 }, (_, i) => event(i)))).toBe(600);
   expect(await thread.insertEvents([event(0), event(600)])).toBe(1);
@@ -48,5 +48,5 @@ test("a batch posted to the thread is stored, totals included, and a repeated id
 });
 
 test("an in-memory SQLite store has no thread (a second connection would see another database)", () => {
-  expect(startEventThread("sqlite://:memory:")).toBeNull();
+  expect(startStoreThread("sqlite://:memory:")).toBeNull();
 });

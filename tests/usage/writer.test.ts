@@ -81,6 +81,17 @@ describe("batching", () => {
   });
 });
 
+test("a flush with nothing queued leaves the writer working (it used to leave a finished drain in place, and nothing was written again)", async () => {
+  const store = recordingStore();
+  const w = createUsageWriter({ store, logger: createMemoryLogger(), flushEveryMs: 20 });
+  await w.flush();
+  w.enqueue(event());
+  const t0 = performance.now();
+  while (store.batches.length === 0 && performance.now() - t0 < 2000) await Bun.sleep(10);
+  expect(store.batches.length).toBe(1);
+  await w.close();
+});
+
 describe("store outages", () => {
   test("events wait while the store fails and are all written, in order, when it answers again; the outage is logged once", async () => {
     const store = recordingStore();

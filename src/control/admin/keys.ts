@@ -7,10 +7,12 @@ import type { Limiter } from "../../limits/limiter.ts";
 import { conflict, invalidRequest, notFound } from "../../openai/errors.ts";
 import type { KeySync } from "../../store/key-sync.ts";
 import { StoreConflict, type KeyChange, type Store, type StoredKey } from "../../store/store.ts";
+import { KeyStateConflict } from "../../store/errors.ts";
 import { configKeyObject, storeKeyObject, type KeyObject } from "./key-object.ts";
 import { json } from "./respond.ts";
 import { CreateKeyBody, PatchKeyBody, readBody, RotateKeyBody } from "./schemas.ts";
 import { newKeyId, newSecret } from "./secrets.ts";
+import { stateOf } from "../../http/request-state.ts";
 
 export interface AdminDeps {
   config: Config;
@@ -66,14 +68,32 @@ export function keyRoutes(d: AdminDeps) {
   };
   const readOnly = (p: Principal) => conflict(`Key '${p.name}' comes from the config file and is read-only here; change it in the file.`, "id");
   const taken = (name: string) => conflict(`A key named '${name}' already exists (names are unique among keys that are not revoked).`, "name");
-  /** A change is effective at once here; other instances follow the change counter. */
-  const applied = async <T>(write: Promise<T>): Promise<T> => {
+  /** When each key's last rotation through this instance landed (performance.now()); bounded, old entries go. */
+  const rotatedAt = new Map<string, number>();
+  const noteRotation = (id: string) => {
+    const t = performance.now();
+    if (rotatedAt.size >= 10_000) for (const [k, at] of rotatedAt) if (t - at > 60_000) rotatedAt.delete(k);
+    rotatedAt.delete(id);
+    rotatedAt.set(id, t);
+  };
+  const concurrentChange = (k: StoredKey) =>
+    conflict(`Key '${k.name}' was rotated by another request while this one was handled: nothing was changed here. Read the key again and retry.`, "id");
+  const revoked = (k: StoredKey, what: string) => conflict(`Key '${k.name}' is revoked; a revoked key cannot be ${what}.`, "id");
+  /**
+   * A change is effective at once here; other instances follow the change counter. The store applies it only to a
+   * key that is not revoked (and, for a rotation, still has the secret it was read with), whatever raced it.
+   */
+  const applied = async <T>(write: Promise<T>, cur?: StoredKey, what = "changed"): Promise<T> => {
     try {
       const out = await write;
       await d.sync.refresh();
       return out;
     } catch (e) {
       if (e instanceof StoreConflict) throw conflict(e.message, "name");
+      if (e instanceof KeyStateConflict && cur) {
+        if (e.reason === "revoked") throw revoked(cur, what);
+        throw concurrentChange(cur);
+      }
       throw e;
     }
   };
@@ -124,26 +144,35 @@ export function keyRoutes(d: AdminDeps) {
       if (p) throw readOnly(p);
       const cur = await stored(params.id);
       const body = await readBody(request, PatchKeyBody);
-      if (cur.status === "revoked") throw conflict(`Key '${cur.name}' is revoked; a revoked key cannot be changed.`, "id");
+      if (cur.status === "revoked") throw revoked(cur, "changed");
       const now = d.now();
       const change = changeOf(body, d.config, now);
       if (change.name !== undefined && change.name !== cur.name && nameTaken(change.name, cur.id)) throw taken(change.name);
       const detail = { fields: Object.keys(body), ...(body.status ? { status: body.status } : {}) };
-      const updated = await applied(d.store.updateKey(cur.id, change, { at: now, action: body.status === "blocked" ? "key.block" : body.status === "active" && cur.status === "blocked" ? "key.unblock" : "key.update", keyId: cur.id, detail }));
+      const action = body.status === "blocked" ? "key.block" : body.status === "active" && cur.status === "blocked" ? "key.unblock" : "key.update";
+      const updated = await applied(d.store.updateKey(cur.id, change, { at: now, action, keyId: cur.id, detail }), cur, "changed");
       return json(await render(updated ?? cur));
     })
     .post("/keys/:id/rotate", async ({ params, request }) => {
       const p = configKey(params.id);
       if (p) throw readOnly(p);
-      const cur = await stored(params.id);
+      // Rotations that overlap must not each answer 200 with a secret the next one replaces at once: exactly one wins,
+      // the others get a 409. Overlap on this instance: another rotation of the key landed after this request arrived.
+      // Across instances: the store applies a rotation only if the key still has the secret this request read.
+      const arrived = stateOf(request)?.start ?? performance.now();
       const body = await readBody(request, RotateKeyBody, { optional: true });
-      if (cur.status === "revoked") throw conflict(`Key '${cur.name}' is revoked; a revoked key cannot be rotated.`, "id");
+      const seen = d.sync.byId().get(params.id)?.hash;
+      const cur = await stored(params.id);
+      if (cur.status === "revoked") throw revoked(cur, "rotated");
+      if ((seen !== undefined && seen !== cur.hash) || (rotatedAt.get(cur.id) ?? -Infinity) > arrived) throw concurrentChange(cur);
       const grace = body.grace_period_s ?? 0;
       const now = d.now();
       const s = newSecret();
       // Rotating again within the grace period replaces the old secret: only the newest old one keeps working.
       const change: KeyChange = { hash: s.hash, prefix: s.prefix, oldHash: grace > 0 ? cur.hash : null, oldHashUntil: grace > 0 ? now + grace * 1000 : null };
-      const updated = await applied(d.store.updateKey(cur.id, change, { at: now, action: "key.rotate", keyId: cur.id, detail: { grace_period_s: grace } }));
+      // Guarded by the secret it replaces: of concurrent rotations one wins, the others get a 409 (never a secret that does not work).
+      const updated = await applied(d.store.updateKey(cur.id, change, { at: now, action: "key.rotate", keyId: cur.id, detail: { grace_period_s: grace } }, { hash: seen ?? cur.hash }), cur, "rotated");
+      noteRotation(cur.id);
       return json({ ...(await render(updated ?? cur)), key: s.secret });
     })
     .delete("/keys/:id", async ({ params }) => {
@@ -152,7 +181,13 @@ export function keyRoutes(d: AdminDeps) {
       const cur = await stored(params.id);
       if (cur.status === "revoked") return json(await render(cur));
       const now = d.now();
-      const updated = await applied(d.store.updateKey(cur.id, { status: "revoked", oldHash: null, oldHashUntil: null }, { at: now, action: "key.revoke", keyId: cur.id, detail: {} }));
-      return json(await render(updated ?? cur));
+      try {
+        const updated = await applied(d.store.updateKey(cur.id, { status: "revoked", oldHash: null, oldHashUntil: null }, { at: now, action: "key.revoke", keyId: cur.id, detail: {} }));
+        return json(await render(updated ?? cur));
+      } catch (e) {
+        // Revoked meanwhile by another request: revoking is idempotent, the answer is the revoked key.
+        if (e instanceof KeyStateConflict) return json(await render(await stored(cur.id)));
+        throw e;
+      }
     });
 }

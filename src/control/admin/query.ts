@@ -17,7 +17,9 @@ export function limitParam(q: URLSearchParams, max: number, dflt: number): numbe
 export function dayParam(q: URLSearchParams, name: string): string | undefined {
   const v = q.get(name);
   if (v === null) return undefined;
-  const ok = /^\d{4}-\d{2}-\d{2}$/.test(v) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v);
+  // A day that does not exist (2026-13-01, 2026-02-30) is an invalid Date: toISOString() would throw (a 500).
+  const t = /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN;
+  const ok = Number.isFinite(t) && new Date(t).toISOString().startsWith(v);
   if (!ok) throw invalidRequest(`Invalid '${name}': expected a day as YYYY-MM-DD (UTC), got '${v}'.`, name);
   return v;
 }

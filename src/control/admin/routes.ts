@@ -6,8 +6,11 @@ import { keyRoutes, type AdminDeps } from "./keys.ts";
 import { usageRoutes } from "./usage.ts";
 import { seriesRoutes } from "./series.ts";
 import { reloadRoutes, type ReloadResult } from "./reload.ts";
+import { guardStore } from "./store-guard.ts";
 
-export function adminApi(d: AdminDeps & { prices: PriceTable; admin: AuthHook; reload: () => Promise<ReloadResult> }) {
+export function adminApi(deps: AdminDeps & { prices: PriceTable; admin: AuthHook; reload: () => Promise<ReloadResult> }) {
+  // The same deps (their getters read the running config) with a store whose failures are 503s naming it.
+  const d: typeof deps = Object.create(deps, { store: { value: guardStore(deps.store) } });
   return new Elysia({ name: "admin.v1", prefix: "/admin/v1" })
     .guard({ beforeHandle: d.admin, detail: { tags: ["admin"], security: [{ bearer: [] }] } }, (g) => g.use(keyRoutes(d)).use(usageRoutes(d)).use(seriesRoutes(d)).use(reloadRoutes(d.reload)));
 }

@@ -28,7 +28,8 @@ const keyFields = {
   metadata: T.Optional(T.Record(T.String({ maxLength: 200 }), T.Unknown())),
 };
 
-const Name = T.String({ minLength: 1, maxLength: 200, pattern: "^\\S(.*\\S)?$", description: "a name without leading or trailing spaces" });
+// No control characters (NUL cannot be stored in PostgreSQL text; the others only hide things in logs and tables).
+const Name = T.String({ minLength: 1, maxLength: 200, pattern: "^[^\\s\\x00-\\x1f\\x7f]([^\\x00-\\x1f\\x7f]*[^\\s\\x00-\\x1f\\x7f])?$", description: "a name without leading or trailing spaces or control characters" });
 
 export const CreateKeyBody = T.Object({ name: Name, ...keyFields }, closed);
 export type CreateKeyBody = Static<typeof CreateKeyBody>;

@@ -57,12 +57,16 @@ const CSV_COLUMNS = [
   "request_id", "created_at", "key_id", "key_name", "model", "provider", "upstream_model", "stream", "status", "prompt_tokens",
   "cached_tokens", "completion_tokens", "reasoning_tokens", "cost_usd", "latency_ms", "ttfb_ms", "usage_source", "endpoint",
 ] as const satisfies readonly (keyof ReturnType<typeof eventObject>)[];
-/** RFC 4180: quoted when it holds a comma, quote or line break; a leading =+-@ is defused for spreadsheets. */
-function csvCell(v: unknown): string {
+/**
+ * The contract's CSV rule: a cell beginning with = + - @ tab or CR gets a leading `'` (no spreadsheet runs it as a
+ * formula), and a cell holding , ; " or a line break is quoted — `;` too, because a spreadsheet set to split on `;`
+ * would otherwise start a new cell there, and `x;=cmd|' /C calc'!A0` would put a formula at the start of one.
+ */
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
   let s = String(v);
   if (typeof v === "string" && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  return /[",;\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function usageRoutes(d: UsageDeps) {

@@ -1,8 +1,7 @@
 // GET /ui: the dashboard page and its files under a strict CSP; /ui/session: sign-in with the admin key (→ session cookie), session check, sign-out.
-import { timingSafeEqual } from "node:crypto";
 import { Elysia } from "elysia";
 import type { Config } from "../../config/schema.ts";
-import { configuredDigest, sha256 } from "../../auth/keys.ts";
+import { adminKeyOf, type AdminKey } from "../../http/auth.ts";
 import { crossSite, invalidRequest, routeNotFound, unauthorized } from "../../openai/errors.ts";
 import { isSameOrigin, servedOverHttps, type Sessions } from "../../http/sessions.ts";
 import { readJsonBody } from "../../http/body.ts";
@@ -31,14 +30,14 @@ const json = (body: unknown, status: number, headers: Record<string, string> = {
 
 export interface DashboardDeps {
   config: Config;
+  /** The admin key sign-in checks against (default: the config's, fixed); a reload may change it. */
+  adminKey?: AdminKey;
   sessions: Sessions;
   /** Largest body read (server.body_limit_bytes). */
   bodyLimit: number;
 }
 
-export function dashboardRoutes({ config, sessions, bodyLimit }: DashboardDeps) {
-  const digest = configuredDigest(config.server.admin_key, config.server.admin_key_sha256);
-  const isAdminKey = (key: string) => digest !== null && timingSafeEqual(sha256(key), digest);
+export function dashboardRoutes({ config, sessions, bodyLimit, adminKey = adminKeyOf(config) }: DashboardDeps) {
   const hide = { detail: { hide: true } };
   const pageHandler = async () => new Response((await dashboardAssets()).html, { headers: { ...NO_STORE, "content-type": "text/html; charset=utf-8" } });
 
@@ -72,8 +71,8 @@ export function dashboardRoutes({ config, sessions, bodyLimit }: DashboardDeps) 
         const body = await readJsonBody(request, bodyLimit);
         const key = body.admin_key;
         if (typeof key !== "string" || key.length === 0) throw invalidRequest("Send the admin key as a non-empty string in 'admin_key'.", "admin_key");
-        if (!digest) throw unauthorized("No admin key is configured (server.admin_key or server.admin_key_sha256).");
-        if (!isAdminKey(key)) throw unauthorized("Incorrect admin key.");
+        if (!adminKey.digest()) throw unauthorized("No admin key is configured (server.admin_key or server.admin_key_sha256).");
+        if (!adminKey.matches(key)) throw unauthorized("Incorrect admin key.");
         const token = sessions.create();
         return json({ signed_in: true, idle_timeout_s: Math.round(sessions.idleMs / 1000) }, 200, { "set-cookie": sessions.cookie(token, servedOverHttps(request)) });
       },

@@ -41,6 +41,8 @@ const fixed: Record<Exclude<ErrorKind, "upstream_client_error" | "upstream_faile
   not_found: { status: 404, type: "not_found_error" },
   conflict: { status: 409, type: "invalid_request_error" },
   cross_site: { status: 403, type: "permission_error" },
+  store_unavailable: { status: 503, type: "api_error" },
+  host_not_allowed: { status: 403, type: "permission_error" },
   internal: { status: 500, type: "api_error" },
 };
 
