@@ -92,7 +92,7 @@ describe("the example's routing, served", () => {
       expect(r.response.headers.get("x-switchboard-deployment")).toBe("anthropic/claude-sonnet-4-5");
       expect(r.data.model).toBe("gpt-4o");
       expect(r.data.choices[0]!.message.content).toBeTruthy();
-      expect(claude.requests.at(-1)!.body).toMatchObject({ model: "claude-sonnet-4-5", max_tokens: 8192 });
+      expect(claude.calls.at(-1)!.body).toMatchObject({ model: "claude-sonnet-4-5", max_tokens: 8192 });
     } finally {
       openai.script.length = 0;
       await failing.stop();

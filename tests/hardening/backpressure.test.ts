@@ -74,9 +74,11 @@ describe("backpressure", () => {
     console.log(`stalled streams: gateway +${perStream.toFixed(2)} MiB each; the provider sent ${sentPerStream.toFixed(1)} MiB each of ${((LINE.length * CHUNKS) / 1048576).toFixed(0)} MiB`);
     for (const s of sockets) s.destroy();
     // Without backpressure the provider would have sent all 95 MiB; what it sent sits in kernel socket buffers and
-    // Bun's own fetch buffer (a bare Bun relay holds ~1.9 MiB per stream on this machine).
+    // Bun's own fetch buffer (a bare Bun relay holds ~1.9 MiB per stream on this machine). The gateway's RSS is read
+    // from outside, so it includes garbage not yet collected: 2–5 MiB per stream across runs on a loaded machine (the
+    // same spread at 3b730c9); a gateway that buffered what the provider sent would hold ~10 MiB per stream here.
     expect(sentPerStream).toBeLessThan(20);
-    expect(perStream).toBeLessThan(4);
+    expect(perStream).toBeLessThan(6);
   }, 20_000);
 });
 

@@ -136,7 +136,7 @@ describe("traces", () => {
     const spans = await traceOf(ct, 2);
     expect(attr(spans.find((s) => s.kind === CLIENT)!, "gen_ai.system")).toBe("anthropic");
     expect(attr(spans.find((s) => s.kind === CLIENT)!, "gen_ai.request.model")).toBe("claude-sonnet-4-5");
-    expect(claude.requests.at(-1)!.headers.traceparent).toBe(`00-${ct}-${spans.find((s) => s.kind === CLIENT)!.spanId}-01`);
+    expect(claude.calls.at(-1)!.headers.traceparent).toBe(`00-${ct}-${spans.find((s) => s.kind === CLIENT)!.spanId}-01`);
   });
 
   test("a refused request is traced too; an unsampled incoming trace is continued upstream and not exported", async () => {

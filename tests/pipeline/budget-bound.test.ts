@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../../src/store/open.ts";
 import type { Store } from "../../src/store/store.ts";
-import { greedyClaude, startAnthropicUpstream, type AnthropicUpstream } from "../support/anthropic-upstream.ts";
+import { startAnthropicUpstream, type AnthropicUpstream } from "../support/anthropic-upstream.ts";
 import { startBedrockUpstream, type BedrockUpstream } from "../support/bedrock-upstream.ts";
 import { startGateway, type GatewayHandle } from "../support/gateway.ts";
 import { startGeminiUpstream, type GeminiUpstream } from "../support/gemini-upstream.ts";
@@ -40,7 +40,6 @@ let pg: PostgresServer, redis: RedisServer;
 const dir = mkdtempSync(join(tmpdir(), "sb-budget-bound-"));
 beforeAll(async () => {
   [oa, an, ge, bd, vx, pg, redis] = await Promise.all([startOpenAIUpstream(), startAnthropicUpstream(), startGeminiUpstream(), startBedrockUpstream(), startVertexUpstream(), startPostgres(), startRedis()]);
-  an.fallback = greedyClaude;
 }, 60_000);
 afterAll(async () => {
   await Promise.all([oa?.stop(), an?.stop(), ge?.stop(), bd?.stop(), vx?.stop(), pg?.stop(), redis?.stop()]);

@@ -17,7 +17,7 @@ let an: AnthropicUpstream;
 let oa: OpenAIUpstream;
 let gw: GatewayHandle;
 let client: OpenAI;
-const lastAnthropic = () => an.requests.at(-1)!.body as Record<string, unknown>;
+const lastAnthropic = () => an.calls.at(-1)!.body as Record<string, unknown>;
 
 beforeAll(async () => {
   an = await startAnthropicUpstream();
@@ -68,12 +68,12 @@ describe("x-switchboard-warnings", () => {
   });
 
   test("unsupported_params: error turns the same request into a 400 naming the parameter; nothing reaches the provider", async () => {
-    const before = an.requests.length;
+    const before = an.calls.length;
     const err = await client.chat.completions.create({ model: "claude-strict", messages: [{ role: "user", content: "hi" }], frequency_penalty: 0.5 }).catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
     expect((err as InstanceType<typeof OpenAI.APIError>).param).toBe("frequency_penalty");
-    expect(an.requests.length).toBe(before);
+    expect(an.calls.length).toBe(before);
     an.reply(text("fine"));
     const ok = await client.chat.completions.create({ model: "claude-strict", messages: [{ role: "user", content: "hi" }] });
     expect(ok.choices[0]!.message.content).toBe("fine");

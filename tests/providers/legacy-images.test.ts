@@ -17,7 +17,7 @@ let gw: GatewayHandle;
 let client: OpenAI;
 let images: ReturnType<typeof Bun.serve>;
 let imageUrl: string;
-const lastAnthropic = () => an.requests.at(-1)!.body as { messages: { role: string; content: Record<string, unknown>[] }[]; tools?: Record<string, unknown>[]; tool_choice?: unknown };
+const lastAnthropic = () => an.calls.at(-1)!.body as { messages: { role: string; content: Record<string, unknown>[] }[]; tools?: Record<string, unknown>[]; tool_choice?: unknown };
 const functions = [{ name: "get_weather", description: "Weather", parameters: { type: "object", properties: { city: { type: "string" } } } }];
 
 beforeAll(async () => {
@@ -150,12 +150,12 @@ describe("image fetch (opt-in)", () => {
   });
 
   test("SSRF: a private address is refused unless allowed; nothing reaches the provider", async () => {
-    const before = an.requests.length;
+    const before = an.calls.length;
     const e = await fails(ask("claude-guarded", `${imageUrl}/cat.png`));
     expect(e.status).toBe(400);
     expect(e.param).toBe("messages[0].content[1].image_url.url");
     expect(e.message).toContain("private or local address");
-    expect(an.requests.length).toBe(before);
+    expect(an.calls.length).toBe(before);
   });
 
   test("limits: too large, too slow, not an image, not found — each a 400 naming the part", async () => {

@@ -71,7 +71,7 @@ const chat = (g: GatewayHandle, model: string, opts: { stream?: boolean; id?: st
     signal: opts.signal,
   });
 const logOf = (g: GatewayHandle, id: string) => g.logs.find((l) => l.request_id === id && l.msg === "request")!;
-const counts = () => ({ a: a.calls.length, b: b.calls.length, claude: claude.requests.length });
+const counts = () => ({ a: a.calls.length, b: b.calls.length, claude: claude.calls.length });
 const delta = (before: ReturnType<typeof counts>) => {
   const now = counts();
   return { a: now.a - before.a, b: now.b - before.b, claude: now.claude - before.claude };
@@ -243,7 +243,7 @@ describe("fallbacks", () => {
     expect(body.usage.total_tokens).toBeGreaterThan(0);
     expect(delta(before)).toEqual({ a: 1, b: 1, claude: 1 });
     // The fallback's own settings were used (its max_tokens, its upstream name).
-    expect(claude.requests.at(-1)!.body).toMatchObject({ model: "claude-3-5-sonnet-20241022", max_tokens: 512 });
+    expect(claude.calls.at(-1)!.body).toMatchObject({ model: "claude-3-5-sonnet-20241022", max_tokens: 512 });
     const line = logOf(g, "fallback-json");
     expect(line).toMatchObject({ status: 200, attempts: 3, fallback_from: "gpt-4o", fallback_model: "claude-3-5-sonnet", provider: "claude" });
     expect((line.retries as unknown[]).length).toBe(2);

@@ -1,8 +1,8 @@
-// What the fake Bedrock answers: Bedrock's request rules (ValidationException texts) and scripted Converse / Claude replies.
-import { greedyTokens, isGreedy } from "./greedy.ts";
+// What the fake Bedrock answers: Bedrock's request rules (ValidationException texts), the default Converse and Claude answers, and the Converse encoder.
+import { isObj, stopReasonOf, type Json, type Message } from "./fake-core.ts";
+import { greedyMessage, greedyTokens, isGreedy } from "./greedy.ts";
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+type Obj = Json;
 const arr = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter(isObj) : []);
 const words = (s: string) => s.split(/\s+/).filter(Boolean).length;
 
@@ -50,137 +50,119 @@ export function converseProblem(body: Obj): string | undefined {
   return undefined;
 }
 
-export interface ConverseReply {
-  reasoning?: { text: string; signature: string };
-  text?: string;
-  toolUse?: { toolUseId: string; name: string; input: Obj };
-  stopReason: string;
-  usage: { inputTokens: number; outputTokens: number; totalTokens: number; cacheReadInputTokens?: number; cacheWriteInputTokens?: number };
+/** A greedy model's answer, without a thinking share when it did not think. */
+function greedy(cap: unknown): Message {
+  const m = greedyMessage(greedyTokens(cap), 0);
+  delete m.usage!.thinking_tokens;
+  return m;
 }
 
 /**
- * A tool result in the last turn → a reply quoting it; tools offered (and the last turn the user's text) → a call of
- * the first tool (or the one tool_choice names); else an echo of the user's text naming system text, images and
- * documents. Claude with thinking asked for thinks first, with a signature.
+ * The default Converse answer: a tool result in the last turn → a reply quoting it; tools offered (and the last turn
+ * the user's text) → a call of the first tool (or the one tool_choice names); else an echo of the user's text naming
+ * system text, images and documents. Claude with thinking asked for thinks first, with a signature.
  */
-export function converseReply(model: string, body: Obj, seq: number): ConverseReply {
-  if (isGreedy(model)) {
-    // Every token maxTokens allows (reasoning included), or GREEDY_UNCAPPED without one.
-    const out = greedyTokens(isObj(body.inferenceConfig) ? body.inferenceConfig.maxTokens : undefined);
-    return { text: "all the words I am allowed", stopReason: "max_tokens", usage: { inputTokens: 19, outputTokens: out, totalTokens: 19 + out } };
-  }
+export function converseDefault(model: string, body: Obj, seq: number): Message {
+  if (isGreedy(model)) return greedy(isObj(body.inferenceConfig) ? body.inferenceConfig.maxTokens : undefined);
   const messages = arr(body.messages);
   const last = arr(messages[messages.length - 1]?.content);
-  const inputTokens = JSON.stringify(body.messages).length >> 4;
-  const usage = (text: string, extra = 0) => ({ inputTokens, outputTokens: words(text) + extra, totalTokens: inputTokens + words(text) + extra });
+  const input_tokens = JSON.stringify(body.messages).length >> 4;
+  const usage = (text: string, extra = 0) => ({ input_tokens, output_tokens: words(text) + extra });
   const extra = isObj(body.additionalModelRequestFields) ? body.additionalModelRequestFields : {};
-  const reasoning = isObj(extra.thinking) || extra.reasoning_effort !== undefined ? { text: `Thinking about turn ${messages.length}.`, signature: `sig-${model}-${seq}` } : undefined;
+  const content: Message["content"] = [];
+  if (isObj(extra.thinking) || extra.reasoning_effort !== undefined) content.push({ type: "thinking", thinking: `Thinking about turn ${messages.length}.`, signature: `sig-${model}-${seq}` });
   const results = last.filter((b) => isObj(b.toolResult)).map((b) => b.toolResult as Obj);
   if (results.length > 0) {
     const said = results.map((r) => `${arr(r.content).map((c) => (typeof c.text === "string" ? c.text : JSON.stringify(c.json))).join(" ")}${r.status === "error" ? " (error)" : ""}`).join("; ");
     const text = `The tool said: ${said}`;
-    return { reasoning, text, stopReason: "end_turn", usage: usage(text, 4) };
+    return { content: [...content, { type: "text", text }], usage: usage(text, 4) };
   }
   const tc = isObj(body.toolConfig) ? body.toolConfig : undefined;
   const tools = arr(tc?.tools).filter((t) => isObj(t.toolSpec)).map((t) => t.toolSpec as Obj);
   const choice = isObj(tc?.toolChoice) ? tc.toolChoice : undefined;
   if (tools.length > 0 && last.some((b) => typeof b.text === "string")) {
     const name = isObj(choice?.tool) ? String(choice.tool.name) : String(tools[0]!.name);
-    return { reasoning, toolUse: { toolUseId: `tooluse_${seq}_${name}`, name, input: { city: "Paris", unit: "celsius" } }, stopReason: "tool_use", usage: usage("", 12) };
+    return { content: [...content, { type: "tool_use", id: `tooluse_${seq}_${name}`, name, input: { city: "Paris", unit: "celsius" } }], usage: usage("", 12) };
   }
   const userText = last.map((b) => (typeof b.text === "string" ? b.text : "")).join(" ").trim();
   const system = arr(body.system).map((s) => s.text).filter((s) => typeof s === "string").join(" ");
   const media = last.flatMap((b) => (isObj(b.image) ? [`image/${b.image.format}`] : isObj(b.document) ? [`document ${b.document.name} (${b.document.format})`] : []));
   const text = `Echo from Bedrock ${model}: ${userText}${system ? ` [system: ${system}]` : ""}${media.length ? ` [media: ${media.join(", ")}]` : ""}`;
   const inf = isObj(body.inferenceConfig) ? body.inferenceConfig : {};
-  const stop = Array.isArray(inf.stopSequences) ? inf.stopSequences.find((s) => typeof s === "string" && text.includes(s)) : undefined;
-  if (typeof stop === "string") return { reasoning, text: text.slice(0, text.indexOf(stop)), stopReason: "stop_sequence", usage: usage(text.slice(0, text.indexOf(stop))) };
-  return { reasoning, text, stopReason: "end_turn", usage: { ...usage(text), cacheReadInputTokens: system ? 5 : 0, cacheWriteInputTokens: 0 } };
+  const stop = Array.isArray(inf.stopSequences) ? inf.stopSequences.find((s): s is string => typeof s === "string" && text.includes(s)) : undefined;
+  if (stop !== undefined) {
+    const cut = text.slice(0, text.indexOf(stop));
+    return { content: [...content, { type: "text", text: cut }], stop_reason: "stop_sequence", stop_sequence: stop, usage: usage(cut) };
+  }
+  return { content: [...content, { type: "text", text }], usage: { ...usage(text), cache_read_input_tokens: system ? 5 : 0, cache_creation_input_tokens: 0 } };
 }
 
-/** The non-streaming Converse answer for a reply. */
-export function converseJson(reply: ConverseReply): Obj {
-  const content: Obj[] = [];
-  if (reply.reasoning) content.push({ reasoningContent: { reasoningText: reply.reasoning } });
-  if (reply.text !== undefined) content.push({ text: reply.text });
-  if (reply.toolUse) content.push({ toolUse: reply.toolUse });
-  return { output: { message: { role: "assistant", content } }, stopReason: reply.stopReason, usage: reply.usage, metrics: { latencyMs: 42 } };
+/** Converse's usage object; tokens the message leaves unset are counted from the request and the answer. */
+function converseUsage(m: Message, body: Obj): Obj {
+  const inputTokens = m.usage?.input_tokens ?? JSON.stringify(body.messages).length >> 4;
+  const outputTokens = m.usage?.output_tokens ?? Math.max(1, claudeWords(m.content));
+  const cache = m.usage?.cache_read_input_tokens !== undefined ? { cacheReadInputTokens: m.usage.cache_read_input_tokens, cacheWriteInputTokens: m.usage.cache_creation_input_tokens ?? 0 } : {};
+  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens, ...cache };
 }
 
-/** The ConverseStream events for a reply: [event type, payload]; text and tool input arrive in pieces. */
-export function converseEvents(reply: ConverseReply): [string, Obj][] {
+/** Converse's content blocks for a message, in its order. */
+function converseBlocks(m: Message): Obj[] {
+  return m.content.flatMap((b, i): Obj[] => {
+    if (b.type === "thinking") return [{ reasoningContent: { reasoningText: { text: b.thinking, signature: b.signature ?? "sig-fake" } } }];
+    if (b.type === "text") return [{ text: b.text }];
+    if (b.type === "tool_use") return [{ toolUse: { toolUseId: b.id ?? `tooluse_${i}_${b.name}`, name: b.name, input: b.input } }];
+    return [];
+  });
+}
+
+/** The non-streaming Converse answer for a message. */
+export function converseJson(m: Message, body: Obj): Obj {
+  return { output: { message: { role: "assistant", content: converseBlocks(m) } }, stopReason: stopReasonOf(m), usage: converseUsage(m, body), metrics: { latencyMs: 42 } };
+}
+
+/** The ConverseStream events for a message: [event type, payload]; text and tool input arrive in pieces. */
+export function converseEvents(m: Message, body: Obj): [string, Obj][] {
   const out: [string, Obj][] = [["messageStart", { role: "assistant" }]];
-  let index = 0;
-  if (reply.reasoning) {
-    const half = Math.ceil(reply.reasoning.text.length / 2);
-    out.push(["contentBlockDelta", { contentBlockIndex: index, delta: { reasoningContent: { text: reply.reasoning.text.slice(0, half) } } }]);
-    out.push(["contentBlockDelta", { contentBlockIndex: index, delta: { reasoningContent: { text: reply.reasoning.text.slice(half) } } }]);
-    out.push(["contentBlockDelta", { contentBlockIndex: index, delta: { reasoningContent: { signature: reply.reasoning.signature } } }]);
-    out.push(["contentBlockStop", { contentBlockIndex: index++ }]);
-  }
-  if (reply.text !== undefined) {
-    for (const piece of reply.text.split(/(?<= )/)) out.push(["contentBlockDelta", { contentBlockIndex: index, delta: { text: piece } }]);
-    out.push(["contentBlockStop", { contentBlockIndex: index++ }]);
-  }
-  if (reply.toolUse) {
-    const input = JSON.stringify(reply.toolUse.input);
-    out.push(["contentBlockStart", { contentBlockIndex: index, start: { toolUse: { toolUseId: reply.toolUse.toolUseId, name: reply.toolUse.name } } }]);
-    out.push(["contentBlockDelta", { contentBlockIndex: index, delta: { toolUse: { input: input.slice(0, 9) } } }]);
-    out.push(["contentBlockDelta", { contentBlockIndex: index, delta: { toolUse: { input: input.slice(9) } } }]);
-    out.push(["contentBlockStop", { contentBlockIndex: index++ }]);
-  }
-  out.push(["messageStop", { stopReason: reply.stopReason }]);
-  out.push(["metadata", { usage: reply.usage, metrics: { latencyMs: 42 } }]);
+  converseBlocks(m).forEach((b, contentBlockIndex) => {
+    if (isObj(b.reasoningContent)) {
+      const r = b.reasoningContent.reasoningText as { text: string; signature: string };
+      const half = Math.ceil(r.text.length / 2);
+      for (const text of [r.text.slice(0, half), r.text.slice(half)]) out.push(["contentBlockDelta", { contentBlockIndex, delta: { reasoningContent: { text } } }]);
+      out.push(["contentBlockDelta", { contentBlockIndex, delta: { reasoningContent: { signature: r.signature } } }]);
+    } else if (typeof b.text === "string") {
+      for (const text of b.text.split(/(?<= )/)) out.push(["contentBlockDelta", { contentBlockIndex, delta: { text } }]);
+    } else if (isObj(b.toolUse)) {
+      const input = JSON.stringify(b.toolUse.input);
+      out.push(["contentBlockStart", { contentBlockIndex, start: { toolUse: { toolUseId: b.toolUse.toolUseId, name: b.toolUse.name } } }]);
+      for (const piece of [input.slice(0, 9), input.slice(9)]) out.push(["contentBlockDelta", { contentBlockIndex, delta: { toolUse: { input: piece } } }]);
+    }
+    out.push(["contentBlockStop", { contentBlockIndex }]);
+  });
+  out.push(["messageStop", { stopReason: stopReasonOf(m) }]);
+  out.push(["metadata", { usage: converseUsage(m, body), metrics: { latencyMs: 42 } }]);
   return out;
 }
 
-/** Claude's own Messages answer (InvokeModel), for a body in Anthropic's shape: the same scripting, Anthropic's words. */
-export function claudeMessage(model: string, body: Obj, seq: number, where = "Bedrock"): Obj {
-  if (isGreedy(model)) {
-    const out = greedyTokens(body.max_tokens);
-    return { id: `msg_greedy_${seq}`, type: "message", role: "assistant", model, content: [{ type: "text", text: "all the words I am allowed" }], stop_reason: "max_tokens", stop_sequence: null, usage: { input_tokens: 19, output_tokens: out } };
-  }
+/** Claude's own answer (InvokeModel on Bedrock, rawPredict on Vertex) for a body in Anthropic's shape: the same scripting, Anthropic's words. */
+export function claudeDefault(model: string, body: Obj, seq: number, where: "Bedrock" | "Vertex"): Message {
+  if (isGreedy(model)) return greedy(body.max_tokens);
   const messages = arr(body.messages);
   const lastContent = messages[messages.length - 1]?.content;
   const last = typeof lastContent === "string" ? [{ type: "text", text: lastContent }] : arr(lastContent);
   const tools = arr(body.tools);
   const results = last.filter((b) => b.type === "tool_result");
-  const input_tokens = JSON.stringify(body.messages).length >> 4;
-  const content: Obj[] = [];
-  let stop_reason = "end_turn";
+  const content: Message["content"] = [];
   if (isObj(body.thinking)) content.push({ type: "thinking", thinking: "Considering the request.", signature: `sig-invoke-${seq}` });
   if (results.length > 0) content.push({ type: "text", text: `The tool said: ${results.map((r) => (typeof r.content === "string" ? r.content : JSON.stringify(r.content))).join("; ")}` });
   else if (tools.length > 0 && last.some((b) => b.type === "text")) {
     content.push({ type: "tool_use", id: `toolu_${where === "Bedrock" ? "bdrk" : "vrtx"}_${seq}`, name: String(tools[0]!.name), input: { city: "Paris" } });
-    stop_reason = "tool_use";
   } else {
     const system = typeof body.system === "string" ? body.system : arr(body.system).map((s) => s.text).join(" ");
     content.push({ type: "text", text: `Echo from Claude on ${where}: ${last.map((b) => b.text ?? "").join(" ")}${system ? ` [system: ${system}]` : ""}` });
   }
-  const output_tokens = content.reduce((n, b) => n + words(String(b.text ?? b.thinking ?? "")) + (b.type === "tool_use" ? 10 : 0), 0);
-  return { id: `msg_${where === "Bedrock" ? "bdrk" : "vrtx"}_${String(seq).padStart(6, "0")}`, type: "message", role: "assistant", model, content, stop_reason, stop_sequence: null, usage: { input_tokens, output_tokens } };
+  return { content, usage: { input_tokens: JSON.stringify(body.messages).length >> 4, output_tokens: claudeWords(content) } };
 }
 
-/** The Anthropic stream events of a message, as Claude sends them (message_start … message_stop). */
-export function claudeEvents(message: Obj): Obj[] {
-  const content = arr(message.content);
-  const usage = isObj(message.usage) ? message.usage : {};
-  const out: Obj[] = [{ type: "message_start", message: { ...message, content: [], stop_reason: null, usage: { input_tokens: usage.input_tokens, output_tokens: 1 } } }];
-  content.forEach((b, index) => {
-    if (b.type === "text") {
-      out.push({ type: "content_block_start", index, content_block: { type: "text", text: "" } });
-      for (const piece of String(b.text).split(/(?<= )/)) out.push({ type: "content_block_delta", index, delta: { type: "text_delta", text: piece } });
-    } else if (b.type === "thinking") {
-      out.push({ type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } });
-      out.push({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: b.thinking } });
-      out.push({ type: "content_block_delta", index, delta: { type: "signature_delta", signature: b.signature } });
-    } else if (b.type === "tool_use") {
-      out.push({ type: "content_block_start", index, content_block: { type: "tool_use", id: b.id, name: b.name, input: {} } });
-      out.push({ type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: JSON.stringify(b.input) } });
-    }
-    out.push({ type: "content_block_stop", index });
-  });
-  out.push({ type: "message_delta", delta: { stop_reason: message.stop_reason, stop_sequence: null }, usage: { output_tokens: usage.output_tokens } });
-  out.push({ type: "message_stop" });
-  return out;
-}
+/** Output tokens of Claude's blocks as the fakes count them: words, and ten per tool call. */
+export const claudeWords = (content: Message["content"]): number =>
+  content.reduce((n, b) => n + (b.type === "text" ? words(b.text) : b.type === "thinking" ? words(b.thinking) : b.type === "tool_use" ? 10 : 0), 0);

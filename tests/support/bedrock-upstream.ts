@@ -1,28 +1,25 @@
-// A fake Bedrock runtime on port 0: SigV4 checked with AWS's own signer, streams framed with AWS's own event-stream codec.
+// A fake Bedrock runtime on port 0 (on the shared fake core): SigV4 checked with AWS's own signer, streams framed with AWS's own event-stream codec.
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { EventStreamCodec } from "@smithy/eventstream-codec";
+import { isObj, faultName, startFake, type Call, type Delivery, type ErrorReply, type Fake, type Json, type Message, type Reply, type StreamError, type Wire } from "./fake-core.ts";
+import { claudeEvents, claudeJson, type ClaudeStyle } from "./anthropic-wire.ts";
 import { vectorFor } from "./embeddings-wire.ts";
-import { claudeEvents, claudeMessage, converseEvents, converseJson, converseProblem, converseReply } from "./bedrock-script.ts";
+import { claudeDefault, claudeWords, converseDefault, converseEvents, converseJson, converseProblem } from "./bedrock-script.ts";
 
 /**
- * Behaviour is picked by the model id in the path (so one fake serves a whole config): `fault-throttle` (429
- * ThrottlingException), `fault-validation` (400 ValidationException), `fault-500`, `fault-denied` (403
- * AccessDeniedException naming an account), `fault-stream-throttle` (text, then a throttlingException frame),
- * `fault-stream-first` (a modelStreamErrorException as the first frame), `fault-corrupt` (a frame whose message CRC
- * is wrong), `fault-cut` (the body ends inside a frame), `fault-hang` (never answers), `fault-hang-stream` (two frames,
- * then silence). Every stream is written a few
- * bytes at a time when the model id contains `split`, so frames arrive in pieces. `script` overrides the next calls
- * whatever their model (`throttle`, `500`).
+ * Behaviour is picked by the model id in the path (so one fake serves a whole config): the core's fault names
+ * (`fault-500`, `fault-hang`, `fault-hang-stream` (two frames, then silence), `fault-cut` (the body ends inside a
+ * frame), …) and Bedrock's own: `fault-throttle` (429 ThrottlingException), `fault-validation` (400
+ * ValidationException), `fault-denied` (403 AccessDeniedException naming an account), `fault-stream-throttle` (text,
+ * then a throttlingException frame), `fault-stream-first` (a modelStreamErrorException as the first frame),
+ * `fault-corrupt` (a frame whose message CRC is wrong); on InvokeModel a Claude id containing `stream-throttle` throttles
+ * after two frames. Every stream is written a few bytes at a time when the model id contains `split`, so frames arrive
+ * in pieces. The core's script (`throttle`, `500`, replies) and respond steer the next calls.
  */
-export interface BedrockCall {
-  path: string;
-  model: string;
+export interface BedrockCall extends Call {
   operation: string;
-  headers: Record<string, string>;
-  body: Record<string, unknown>;
   auth: "sigv4" | "bearer";
-  aborted: boolean;
 }
 
 export interface BedrockUpstreamOptions {
@@ -35,20 +32,15 @@ export interface BedrockUpstreamOptions {
   apiKey?: string;
 }
 
-export interface BedrockUpstream {
-  url: string;
+export interface BedrockUpstream extends Fake<BedrockCall> {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
   apiKey: string;
-  calls: BedrockCall[];
-  script: string[];
-  stop(): Promise<void>;
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
+type Obj = Json;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const codec = new EventStreamCodec((b) => dec.decode(b), (s) => enc.encode(s));
@@ -102,6 +94,50 @@ export function frame(type: string, payload: Obj, kind: "event" | "exception" = 
   });
 }
 
+/** AWS's error type for a status when the reply names none. */
+const AWS_TYPE: Record<number, [string, string]> = {
+  400: ["ValidationException", "The provided model identifier is invalid."],
+  403: ["AccessDeniedException", "User: arn:aws:iam::123456789012:user/switchboard-test is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/x"],
+  404: ["ResourceNotFoundException", "Could not resolve the foundation model from the provided model identifier."],
+  429: ["ThrottlingException", "Too many requests, please wait before trying again."],
+  503: ["ServiceUnavailableException", "Bedrock is unable to process your request."],
+};
+const awsStatusError = (e: ErrorReply) => {
+  const [type, message] = AWS_TYPE[e.status] ?? ["InternalServerException", "The server encountered an internal error while processing the request."];
+  return awsError(e.status, e.type ?? type, e.message ?? message);
+};
+
+/** An exception frame for an error that ends a stream (throttlingException, modelStreamErrorException, …). */
+const exceptionEvent = (e: StreamError | undefined): [string, Obj, "exception"] => [
+  e?.type ?? "throttlingException",
+  { message: e?.message ?? "Too many requests, please wait before trying again.", ...(e?.status ? { originalStatusCode: e.status } : {}) },
+  "exception",
+];
+const framed = (e: unknown) => {
+  const [type, payload, kind] = e as [string, Obj, "event" | "exception" | undefined];
+  return frame(type, payload, kind);
+};
+const EVENT_STREAM = { "content-type": "application/vnd.amazon.eventstream", "x-amzn-bedrock-content-type": "application/json" };
+
+/** Bedrock's own fault names. */
+const FAULTS: Wire<BedrockCall>["faults"] = {
+  throttle: { kind: "error", status: 429 },
+  validation: { kind: "error", status: 400 },
+  denied: { kind: "error", status: 403 },
+  "stream-throttle": { break: { then: "error", after: 3 } },
+  "stream-first": { break: { then: "error", after: 0, error: { type: "modelStreamErrorException", message: "The model stream failed.", status: 500 } } },
+  // The body ends ten bytes into the third frame.
+  cut: { break: { then: "end", after: 2, partial: 10 } },
+  // The second frame's message CRC is wrong (a ConverseStream fault: other operations answer as usual).
+  corrupt: (call): Reply | Delivery => {
+    if (call.operation !== "converse-stream") return {};
+    const frames = converseEvents(converseDefault(call.model, call.body, 0), call.body).map(framed);
+    frames[1] = frames[1]!.slice();
+    frames[1][frames[1].length - 1]! ^= 0xff;
+    return { kind: "events", events: frames };
+  },
+};
+
 export async function startBedrockUpstream(opts: BedrockUpstreamOptions = {}): Promise<BedrockUpstream> {
   const o = {
     region: opts.region ?? "us-east-1",
@@ -110,117 +146,98 @@ export async function startBedrockUpstream(opts: BedrockUpstreamOptions = {}): P
     sessionToken: opts.sessionToken,
     apiKey: opts.apiKey ?? "ABSKfakeBedrockApiKey0123456789",
   };
-  const calls: BedrockCall[] = [];
-  const script: string[] = [];
   let seq = 0;
 
-  const server = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    idleTimeout: 0,
-    async fetch(req) {
-      const url = new URL(req.url);
-      const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(url.pathname);
-      if (!m || req.method !== "POST") return awsError(404, "UnknownOperationException", `Unknown operation ${req.method} ${url.pathname}`);
-      const bodyText = await req.text();
-      const auth = await checkAuth(req, url, bodyText, o);
-      if (auth instanceof Response) return auth;
-      const model = decodeURIComponent(m[1]!);
-      const operation = m[2]!;
-      let body: Obj;
-      try {
-        const parsed: unknown = JSON.parse(bodyText);
-        body = isObj(parsed) ? parsed : {};
-      } catch {
-        return awsError(400, "ValidationException", "Malformed input request, please reformat your input and try again.");
-      }
-      const call: BedrockCall = { path: url.pathname, model, operation, headers: Object.fromEntries(req.headers.entries()), body, auth, aborted: false };
-      calls.push(call);
-      req.signal.addEventListener("abort", () => (call.aborted = true));
-      const n = ++seq;
-      const forced = script.shift();
-      if (forced === "throttle" || model === "fault-throttle") return awsError(429, "ThrottlingException", "Too many requests, please wait before trying again.");
-      if (forced === "500" || model === "fault-500") return awsError(500, "InternalServerException", "The server encountered an internal error while processing the request.");
-      if (model === "fault-validation") return awsError(400, "ValidationException", "The provided model identifier is invalid.");
-      if (model === "fault-denied") return awsError(403, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/switchboard-test is not authorized to perform: bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/x");
-      if (model === "fault-hang") {
-        await new Promise<void>((resolve) => req.signal.addEventListener("abort", () => resolve()));
-        return new Response(null, { status: 499 });
-      }
-      if (operation === "count-tokens") return countTokens(body);
-      if (operation === "invoke" || operation === "invoke-with-response-stream") return invoke(model, body, operation === "invoke-with-response-stream", n, call);
-      const problem = converseProblem(body);
+  const fake = await startFake<BedrockCall>(async (req, url, kit) => {
+    const m = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(url.pathname);
+    if (!m || req.method !== "POST") return awsError(404, "UnknownOperationException", `Unknown operation ${req.method} ${url.pathname}`);
+    const bodyText = await req.text();
+    const auth = await checkAuth(req, url, bodyText, o);
+    if (auth instanceof Response) return auth;
+    const model = decodeURIComponent(m[1]!);
+    const operation = m[2]!;
+    let body: Obj;
+    try {
+      const parsed: unknown = JSON.parse(bodyText);
+      body = isObj(parsed) ? parsed : {};
+    } catch {
+      return awsError(400, "ValidationException", "Malformed input request, please reformat your input and try again.");
+    }
+    const call = kit.record(req, { model, operation, body, auth });
+    const n = ++seq;
+    const split = model.includes("split") ? { split: 7 } : {};
+    const base = { error: awsStatusError, frame: framed, errorEvent: exceptionEvent, streamHeaders: EVENT_STREAM, breakAfter: { hang: 2 }, faults: FAULTS };
+    if (operation === "count-tokens") return kit.answer(req, call, { ...base, ...converseWire(body) }, { stream: false, answer: () => countTokens(body) });
+    if (operation === "invoke" || operation === "invoke-with-response-stream") {
+      const stream = operation === "invoke-with-response-stream";
+      // A model naming a fault answers with it whatever the body (the checks below know Claude and embeddings only).
+      const problem = faultName(model) === undefined ? invokeProblem(model, body) : undefined;
       if (problem) return awsError(400, "ValidationException", problem);
-      const reply = converseReply(model, body, n);
-      if (operation === "converse") return Response.json(converseJson(reply));
-      let frames = converseEvents(reply).map(([t, p]) => frame(t, p));
-      if (model === "fault-stream-throttle") frames = [...frames.slice(0, 3), frame("throttlingException", { message: "Too many requests, please wait before trying again." }, "exception")];
-      if (model === "fault-stream-first") frames = [frame("modelStreamErrorException", { message: "The model stream failed.", originalStatusCode: 500 }, "exception")];
-      if (model === "fault-corrupt") {
-        const bad = frames[1]!.slice();
-        bad[bad.length - 1]! ^= 0xff;
-        frames = [frames[0]!, bad, ...frames.slice(2)];
-      }
-      if (model === "fault-cut") frames = [...frames.slice(0, 2), frames[2]!.slice(0, 10)];
-      if (model === "fault-hang-stream") return streamFrames(frames.slice(0, 2), false, call, req.signal);
-      return streamFrames(frames, model.includes("split"), call);
-    },
+      const style: ClaudeStyle = {
+        id: `msg_bdrk_${String(n).padStart(6, "0")}`,
+        model,
+        toolId: () => `toolu_bdrk_${n}`,
+        counts: (msg) => ({ input: JSON.stringify(body.messages).length >> 4, output: claudeWords(msg.content) }),
+        ping: false,
+      };
+      const wire: Wire<BedrockCall> = { ...base, json: (msg) => Response.json(claudeJson(msg, style)), events: (msg) => invokeEvents(msg, style) };
+      return kit.answer(req, call, wire, {
+        stream,
+        answer: (): Reply | Response => {
+          const embedded = embeddings(model, body);
+          if (embedded) return embedded;
+          // A Claude id naming stream-throttle throttles after two frames (a fault- prefix would not make it a Claude id).
+          const throttled = model.includes("stream-throttle") ? { break: { then: "error" as const, after: 2 } } : {};
+          return { kind: "message", message: claudeDefault(model, body, n, "Bedrock"), ...split, ...throttled };
+        },
+      });
+    }
+    const problem = converseProblem(body);
+    if (problem) return awsError(400, "ValidationException", problem);
+    return kit.answer(req, call, { ...base, ...converseWire(body) }, { stream: operation === "converse-stream", answer: () => ({ kind: "message", message: converseDefault(model, body, n), ...split }) });
   });
 
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    ...o,
-    calls,
-    script,
-    async stop() {
-      await server.stop(true);
-    },
-  };
+  return Object.assign(fake, o);
 }
 
-/** An event-stream body, each frame written whole or (split) a few bytes at a time; with `hangOn`, silence after the frames until it aborts. */
-function streamFrames(frames: Uint8Array[], split: boolean, call: BedrockCall, hangOn?: AbortSignal): Response {
-  const pieces: Uint8Array[] = split ? frames.flatMap((f) => Array.from({ length: Math.ceil(f.length / 7) }, (_, i) => f.slice(i * 7, i * 7 + 7))) : frames;
-  let i = 0;
-  const body = new ReadableStream<Uint8Array>({
-    async pull(c) {
-      const p = pieces[i++];
-      if (!p && hangOn) return new Promise<void>((resolve) => hangOn.addEventListener("abort", () => resolve()));
-      if (!p) return c.close();
-      if (split) await Bun.sleep(0);
-      c.enqueue(p);
-    },
-    cancel() {
-      call.aborted = true;
-    },
-  });
-  return new Response(body, { headers: { "content-type": "application/vnd.amazon.eventstream", "x-amzn-bedrock-content-type": "application/json" } });
+/** Converse's wire for one request: JSON, or [event type, payload] events. */
+function converseWire(body: Obj): Pick<Wire<BedrockCall>, "json" | "events"> {
+  return { json: (m) => Response.json(converseJson(m, body)), events: (m) => converseEvents(m, body) };
 }
 
-/** InvokeModel: Claude in Anthropic's format (anthropic_version bedrock-2023-05-31, no model), Titan and Cohere embeddings. */
-function invoke(model: string, body: Obj, stream: boolean, seq: number, call: BedrockCall): Response {
-  if (model.includes("titan-embed")) {
-    if (typeof body.inputText !== "string" || body.inputText === "") return awsError(400, "ValidationException", "Malformed input request: #: required key [inputText] not found, please reformat your input and try again.");
-    const dims = typeof body.dimensions === "number" ? body.dimensions : 8;
-    return Response.json({ embedding: vectorFor(body.inputText, dims), inputTextTokenCount: body.inputText.split(/\s+/).length });
-  }
+/** InvokeModel's stream for Claude: each Anthropic event base64 in a `chunk` frame, the invocation metrics on the last. */
+function invokeEvents(m: Message, style: ClaudeStyle): [string, Obj][] {
+  const events = claudeEvents(m, style);
+  events[events.length - 1]!["amazon-bedrock-invocationMetrics"] = { inputTokenCount: 10, outputTokenCount: 5, invocationLatency: 100, firstByteLatency: 50 };
+  return events.map((e) => ["chunk", { bytes: Buffer.from(JSON.stringify(e)).toString("base64") }]);
+}
+
+/** InvokeModel's rules: Claude in Anthropic's format (anthropic_version bedrock-2023-05-31, no model or stream), Titan and Cohere embeddings. */
+function invokeProblem(model: string, body: Obj): string | undefined {
+  if (model.includes("titan-embed")) return typeof body.inputText !== "string" || body.inputText === "" ? "Malformed input request: #: required key [inputText] not found, please reformat your input and try again." : undefined;
   if (model.includes("cohere.embed")) {
     const texts = Array.isArray(body.texts) ? body.texts.filter((t): t is string => typeof t === "string") : [];
-    if (texts.length === 0 || typeof body.input_type !== "string") return awsError(400, "ValidationException", "Malformed input request: texts and input_type are required.");
+    return texts.length === 0 || typeof body.input_type !== "string" ? "Malformed input request: texts and input_type are required." : undefined;
+  }
+  if (!model.includes("claude")) return `The fake serves InvokeModel for Claude and embeddings only, not ${model}.`;
+  if (body.anthropic_version !== "bedrock-2023-05-31") return "Malformed input request: #: required key [anthropic_version] not found, please reformat your input and try again.";
+  for (const k of ["model", "stream"]) if (k in body) return `Malformed input request: #: extraneous key [${k}] is not permitted, please reformat your input and try again.`;
+  if (typeof body.max_tokens !== "number") return "Malformed input request: #: required key [max_tokens] not found, please reformat your input and try again.";
+  return undefined;
+}
+
+/** Titan and Cohere embeddings (InvokeModel), or undefined for a Claude model. */
+function embeddings(model: string, body: Obj): Response | undefined {
+  if (model.includes("titan-embed")) {
+    const text = String(body.inputText);
+    const dims = typeof body.dimensions === "number" ? body.dimensions : 8;
+    return Response.json({ embedding: vectorFor(text, dims), inputTextTokenCount: text.split(/\s+/).length });
+  }
+  if (model.includes("cohere.embed")) {
+    const texts = (body.texts as unknown[]).filter((t): t is string => typeof t === "string");
     return Response.json({ id: crypto.randomUUID(), response_type: "embeddings_floats", texts, embeddings: texts.map((t) => vectorFor(t, 8)) });
   }
-  if (!model.includes("claude")) return awsError(400, "ValidationException", `The fake serves InvokeModel for Claude and embeddings only, not ${model}.`);
-  if (body.anthropic_version !== "bedrock-2023-05-31") return awsError(400, "ValidationException", "Malformed input request: #: required key [anthropic_version] not found, please reformat your input and try again.");
-  for (const k of ["model", "stream"]) if (k in body) return awsError(400, "ValidationException", `Malformed input request: #: extraneous key [${k}] is not permitted, please reformat your input and try again.`);
-  if (typeof body.max_tokens !== "number") return awsError(400, "ValidationException", "Malformed input request: #: required key [max_tokens] not found, please reformat your input and try again.");
-  const message = claudeMessage(model, body, seq);
-  if (!stream) return Response.json(message);
-  const events = claudeEvents(message);
-  const last = events[events.length - 1]!;
-  last["amazon-bedrock-invocationMetrics"] = { inputTokenCount: 10, outputTokenCount: 5, invocationLatency: 100, firstByteLatency: 50 };
-  const frames = events.map((e) => frame("chunk", { bytes: Buffer.from(JSON.stringify(e)).toString("base64") }));
-  if (model.includes("stream-throttle")) return streamFrames([...frames.slice(0, 2), frame("throttlingException", { message: "Too many requests, please wait before trying again." }, "exception")], false, call);
-  return streamFrames(frames, model.includes("split"), call);
+  return undefined;
 }
 
 /** CountTokens with an InvokeModel body (base64 in the JSON protocol). */

@@ -1,9 +1,9 @@
 // OpenAI's Responses API as the fake OpenAI server speaks it: JSON and typed SSE events shaped like OpenAI's recordings.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isObj, stopReasonOf, type Message } from "./fake-core.ts";
 import { sampleFor } from "./json-sample.ts";
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const enc = new TextEncoder();
 
 /** A recorded OpenAI stream (gpt-5.1-codex-max: reasoning with encrypted content, then a function call), its first response. */
@@ -36,17 +36,29 @@ export interface ResponsesAnswer {
 }
 
 /**
- * OpenAI's answer to a Responses request (the upstream model's own name in `model`): a function call when function
- * tools are offered and a user message ends the input, text otherwise (the tool's output quoted after a
- * function_call_output; a sample of the schema for text.format json_schema), with usage and every stream event.
+ * What the model says by default: a function call when function tools are offered and a user message ends the input,
+ * text otherwise (the tool's output quoted after a function_call_output; a sample of the schema for text.format json_schema).
  */
-export function responsesAnswer(body: Record<string, unknown>, model: string): ResponsesAnswer {
+export function responsesDefault(body: Record<string, unknown>): Message {
+  const tools = Array.isArray(body.tools) ? body.tools.filter((t): t is Record<string, unknown> => isObj(t) && t.type === "function") : [];
+  const last = lastInput(body);
+  if (tools.length > 0 && last.kind === "user" && body.tool_choice !== "none") {
+    return { content: [{ type: "tool_use", name: String(tools[0]!.name), input: { city: "Paris", unit: "celsius" } }], usage: { input_tokens: 19, output_tokens: 17 } };
+  }
+  const format = isObj(body.text) && isObj(body.text.format) ? body.text.format : { type: "text" };
+  const text =
+    format.type === "json_schema" ? JSON.stringify(sampleFor(format.schema, format.schema)) : format.type === "json_object" ? "{}" : last.kind === "tool" ? `The tool said: ${last.text}` : `Echo from upstream: ${last.text}`;
+  return { content: [{ type: "text", text }], usage: { input_tokens: 19, output_tokens: 10 } };
+}
+
+/**
+ * OpenAI's answer to a Responses request for a message (the upstream model's own name in `model`): its output items
+ * (reasoning, a message with the text, function calls), usage, and every stream event.
+ */
+export function responsesOf(m: Message, body: Record<string, unknown>, model: string): ResponsesAnswer {
   const n = ++counter;
   const id = `resp_${hex(8)}${String(n).padStart(4, "0")}${hex(36)}`;
   const created = 1770000000 + n;
-  const tools = Array.isArray(body.tools) ? body.tools.filter((t): t is Record<string, unknown> => isObj(t) && t.type === "function") : [];
-  const last = lastInput(body);
-  const wantsTool = tools.length > 0 && last.kind === "user" && body.tool_choice !== "none";
   const format = isObj(body.text) && isObj(body.text.format) ? body.text.format : { type: "text" };
   const base = {
     id,
@@ -86,32 +98,48 @@ export function responsesAnswer(body: Record<string, unknown>, model: string): R
   const snap = (over: Record<string, unknown> = {}) => structuredClone({ ...base, ...over });
   ev("response.created", { response: snap() });
   ev("response.in_progress", { response: snap() });
-  let item: Record<string, unknown>;
-  if (wantsTool) {
-    const args = '{"city":"Paris","unit":"celsius"}';
-    const fc = { id: `fc_${hex(48)}`, type: "function_call", status: "in_progress", arguments: "", call_id: `call_${hex(24)}`, name: String(tools[0]!.name) };
-    ev("response.output_item.added", { output_index: 0, item: { ...fc } });
-    for (const piece of [args.slice(0, 9), args.slice(9)]) ev("response.function_call_arguments.delta", { item_id: fc.id, output_index: 0, delta: piece, obfuscation: hex(8) });
-    ev("response.function_call_arguments.done", { item_id: fc.id, output_index: 0, arguments: args });
-    item = { ...fc, status: "completed", arguments: args };
-  } else {
-    const text =
-      format.type === "json_schema" ? JSON.stringify(sampleFor(format.schema, format.schema)) : format.type === "json_object" ? "{}" : last.kind === "tool" ? `The tool said: ${last.text}` : `Echo from upstream: ${last.text}`;
+  const items: Record<string, unknown>[] = [];
+  const thinking = m.content.filter((b) => b.type === "thinking").map((b) => b.thinking).join("");
+  if (thinking) {
+    const item = { id: `rs_${hex(48)}`, type: "reasoning", summary: [{ type: "summary_text", text: thinking }] };
+    ev("response.output_item.added", { output_index: items.length, item: { ...item, summary: [] } });
+    ev("response.output_item.done", { output_index: items.length, item: structuredClone(item) });
+    items.push(item);
+  }
+  const text = m.content.map((b) => (b.type === "text" ? b.text : "")).join("");
+  if (text !== "" || !m.content.some((b) => b.type === "tool_use")) {
+    const at = items.length;
     const msg = { id: `msg_${hex(48)}`, type: "message", status: "in_progress", content: [] as unknown[], role: "assistant" };
     const part = { type: "output_text", annotations: [], logprobs: [], text: "" };
-    ev("response.output_item.added", { output_index: 0, item: structuredClone(msg) });
-    ev("response.content_part.added", { item_id: msg.id, output_index: 0, content_index: 0, part: { ...part } });
-    for (const w of text.split(/(?<= )/)) ev("response.output_text.delta", { item_id: msg.id, output_index: 0, content_index: 0, delta: w, logprobs: [], obfuscation: hex(6) });
-    ev("response.output_text.done", { item_id: msg.id, output_index: 0, content_index: 0, text, logprobs: [] });
-    ev("response.content_part.done", { item_id: msg.id, output_index: 0, content_index: 0, part: { ...part, text } });
-    item = { ...msg, status: "completed", content: [{ ...part, text }] };
+    ev("response.output_item.added", { output_index: at, item: structuredClone(msg) });
+    ev("response.content_part.added", { item_id: msg.id, output_index: at, content_index: 0, part: { ...part } });
+    for (const w of text.split(/(?<= )/)) ev("response.output_text.delta", { item_id: msg.id, output_index: at, content_index: 0, delta: w, logprobs: [], obfuscation: hex(6) });
+    ev("response.output_text.done", { item_id: msg.id, output_index: at, content_index: 0, text, logprobs: [] });
+    ev("response.content_part.done", { item_id: msg.id, output_index: at, content_index: 0, part: { ...part, text } });
+    const item = { ...msg, status: "completed", content: [{ ...part, text }] };
+    ev("response.output_item.done", { output_index: at, item: structuredClone(item) });
+    items.push(item);
   }
-  ev("response.output_item.done", { output_index: 0, item: structuredClone(item) });
-  const usage = { input_tokens: 19, input_tokens_details: { cached_tokens: 0 }, output_tokens: wantsTool ? 17 : 10, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: wantsTool ? 36 : 29 };
-  const response = snap({ status: "completed", output: [item], usage, service_tier: "default" });
-  ev("response.completed", { response });
+  for (const b of m.content) {
+    if (b.type !== "tool_use") continue;
+    const at = items.length;
+    const args = JSON.stringify(b.input);
+    const fc = { id: `fc_${hex(48)}`, type: "function_call", status: "in_progress", arguments: "", call_id: b.id ?? `call_${hex(24)}`, name: b.name };
+    ev("response.output_item.added", { output_index: at, item: { ...fc } });
+    for (const piece of [args.slice(0, 9), args.slice(9)]) ev("response.function_call_arguments.delta", { item_id: fc.id, output_index: at, delta: piece, obfuscation: hex(8) });
+    ev("response.function_call_arguments.done", { item_id: fc.id, output_index: at, arguments: args });
+    const item = { ...fc, status: "completed", arguments: args };
+    ev("response.output_item.done", { output_index: at, item: structuredClone(item) });
+    items.push(item);
+  }
+  const input = m.usage?.input_tokens ?? 19;
+  const output = m.usage?.output_tokens ?? 10;
+  const usage = { input_tokens: input, input_tokens_details: { cached_tokens: m.usage?.cache_read_input_tokens ?? 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: m.usage?.thinking_tokens ?? 0 }, total_tokens: input + output };
+  const incomplete = stopReasonOf(m) === "max_tokens";
+  const response = snap({ status: incomplete ? "incomplete" : "completed", ...(incomplete ? { incomplete_details: { reason: "max_output_tokens" } } : {}), output: items, usage, service_tier: "default" });
+  ev(incomplete ? "response.incomplete" : "response.completed", { response });
   return { response, events };
 }
 
 /** Events as OpenAI frames them on the wire: an `event:` line, the JSON on one `data:` line, a blank line. */
-export const sseFrame = (e: Record<string, unknown>): Uint8Array => enc.encode(`event: ${String(e.type)}\ndata: ${JSON.stringify(e)}\n\n`);
+export const sseFrame = (e: unknown): Uint8Array => enc.encode(`event: ${String((e as { type?: unknown }).type)}\ndata: ${JSON.stringify(e)}\n\n`);

@@ -120,11 +120,11 @@ describe("embeddings: refusals and limits, like chat", () => {
   const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
 
   test("Anthropic has no embeddings API: a clear 400, nothing sent", async () => {
-    const before = an.requests.length;
+    const before = an.calls.length;
     const e = await failure(client.embeddings.create({ model: "claude", input: "x" }));
     expect(e.status).toBe(400);
     expect(e.message).toContain("does not support embeddings");
-    expect(an.requests.length).toBe(before);
+    expect(an.calls.length).toBe(before);
   });
 
   test("validation: empty input, unknown encoding, unknown model", async () => {

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { startGateway, type GatewayHandle } from "../../support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../../support/openai-upstream.ts";
 import { startGeminiUpstream, type GeminiUpstream } from "../../support/gemini-upstream.ts";
+import { text, toolUse } from "../../support/fake-core.ts";
 
 const CLAUDE = join(import.meta.dir, "..", "..", "..", "node_modules", ".bin", "claude");
 const KEY = "sk-claude-code-0123456789";
@@ -94,7 +95,7 @@ describe("Claude Code writes a file through Switchboard", () => {
     oa.respond = (body) => {
       if (!toolNames(body.tools).includes("Write")) return undefined;
       const answered = (body.messages as { role: string }[]).some((m) => m.role === "tool");
-      return answered ? { text: "I wrote hello.txt." } : { toolCall: { name: "Write", arguments: JSON.stringify({ file_path: file, content: "hi\n" }) } };
+      return answered ? text("I wrote hello.txt.") : toolUse([{ name: "Write", input: { file_path: file, content: "hi\n" } }]);
     };
     try {
       const run = await runClaude("Write hello.txt containing hi", "gpt-4o", cwd, home);
@@ -132,7 +133,7 @@ describe("Claude Code writes a file through Switchboard", () => {
       if (!decls.some((d) => d.name === "Write")) return undefined;
       const contents = body.contents as { parts: Record<string, unknown>[] }[];
       const answered = contents.some((c) => c.parts.some((p) => p.functionResponse));
-      return answered ? { text: "I wrote hello.txt." } : { functionCall: { name: "Write", args: { file_path: file, content: "hi\n" } } };
+      return answered ? text("I wrote hello.txt.") : toolUse([{ name: "Write", input: { file_path: file, content: "hi\n" } }]);
     };
     try {
       const run = await runClaude("Write hello.txt containing hi", "gemini-flash", cwd, home);

@@ -129,7 +129,7 @@ describe("the Anthropic provider speaks Messages", () => {
     const body = { model: "sonnet", max_tokens: 50, messages: [{ role: "user", content: "hi" }], context_management: { edits: [] }, stream: false };
     const answer = await provider().nativeComplete!(req(body, { "anthropic-beta": "client-beta", "anthropic-version": "2023-06-01" }), d, ctx());
     expect(answer.type).toBe("message");
-    const sent = up.requests.at(-1)!;
+    const sent = up.calls.at(-1)!;
     expect(sent.path).toBe("/v1/messages");
     expect(sent.body).toEqual({ ...body, model: "claude-sonnet-4-5-20250929", stream: undefined } as never);
     expect(sent.headers["anthropic-beta"]).toBe("configured-beta,client-beta");
@@ -140,13 +140,13 @@ describe("the Anthropic provider speaks Messages", () => {
     const s = await provider().nativeStream!(req({ model: "sonnet", max_tokens: 50, messages: [{ role: "user", content: "hi" }] }), d, ctx());
     const events = parseAnthropicSse(await new Response(s).text());
     expectValidMessageStream(events, { model: "claude-sonnet-4-5-20250929" });
-    expect((up.requests.at(-1)!.body as { stream?: unknown }).stream).toBe(true);
+    expect((up.calls.at(-1)!.body as { stream?: unknown }).stream).toBe(true);
   });
 
   test("countTokens asks /v1/messages/count_tokens, without max_tokens", async () => {
     const n = await provider().countTokens!(req({ model: "sonnet", max_tokens: 9, system: "s", messages: [{ role: "user", content: "count me" }] }), d, ctx());
     expect(n).toBeGreaterThan(0);
-    const sent = up.requests.at(-1)!;
+    const sent = up.calls.at(-1)!;
     expect(sent.path).toBe("/v1/messages/count_tokens");
     expect(sent.body).toEqual({ model: "claude-sonnet-4-5-20250929", system: "s", messages: [{ role: "user", content: "count me" }] });
   });

@@ -68,7 +68,7 @@ describe("passthrough to Anthropic", () => {
     const res = await post("/v1/messages", ask("claude", { context_management: { edits: [] }, speed: "standard" }), { "anthropic-beta": "client-beta-1,client-beta-2" });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-switchboard-warnings")).toBeNull();
-    const sent = claude.requests.at(-1)!;
+    const sent = claude.calls.at(-1)!;
     expect(sent.headers["anthropic-beta"]).toBe("operator-beta,client-beta-1,client-beta-2");
     expect(sent.headers["anthropic-version"]).toBe("2023-06-01");
     expect(sent.body).toMatchObject({ model: "claude-sonnet-4-5-20250929", context_management: { edits: [] }, speed: "standard" });

@@ -5,6 +5,7 @@ import { startGateway, type GatewayHandle } from "../../support/gateway.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../../support/openai-upstream.ts";
 import { startGeminiUpstream, type GeminiUpstream } from "../../support/gemini-upstream.ts";
 import { startAnthropicUpstream, text as anthropicText, toolUse, type AnthropicUpstream } from "../../support/anthropic-upstream.ts";
+import type { Block } from "../../support/fake-core.ts";
 import { THINKING_PURPOSE, thinkingSealer } from "../../../src/protocols/messages/seal.ts";
 import { createSealer as sharedSealer } from "../../../src/protocols/shared/seal.ts";
 
@@ -75,11 +76,11 @@ describe.each(["gpt-4o", "gemini-flash", "claude-sonnet"])("%s", (model) => {
   });
 
   test("messages.countTokens", async () => {
-    const before = claude.requests.length;
+    const before = claude.calls.length;
     const r = await client().messages.countTokens({ model, system: "Be brief.", messages: [{ role: "user", content: "How many tokens is this?" }], tools: [weather] });
     expect(r.input_tokens).toBeGreaterThan(10);
     // Anthropic counts for itself; the others are counted by the gateway and never reach a provider.
-    const asked = claude.requests.slice(before).filter((q) => q.path === "/v1/messages/count_tokens");
+    const asked = claude.calls.slice(before).filter((q) => q.path === "/v1/messages/count_tokens");
     expect(asked.length).toBe(model === "claude-sonnet" ? 1 : 0);
   });
 });
@@ -119,7 +120,7 @@ describe("a tool loop", () => {
       claude.reply(toolUse([{ name: "get_weather", input: { city: "Paris" } }]), anthropicText("It is 21 degrees."));
       const { call, second } = await toolLoop("claude-sonnet", stream);
       expect(textOf(second)).toBe("It is 21 degrees.");
-      const body = claude.requests.at(-1)!.body as { model: string; messages: { content: unknown }[] };
+      const body = claude.calls.at(-1)!.body as { model: string; messages: { content: unknown }[] };
       expect(body.model).toBe("claude-sonnet-4-5-20250929");
       expect(body.messages.at(-1)!.content).toEqual([{ type: "tool_result", tool_use_id: call.id, content: '{"temp": 21}' }]);
     });
@@ -132,7 +133,10 @@ describe("thinking", () => {
       goog.respond = (body) => {
         const contents = body.contents as { parts: Record<string, unknown>[] }[];
         const answered = contents.at(-1)!.parts.some((p) => p.functionResponse);
-        return answered ? { text: "It is 21 degrees in Paris." } : { functionCall: { name: "get_weather", args: { city: "Paris" } } };
+        // Gemini thinks first (a thought part, since the gateway asks for thoughts), then answers or calls the tool.
+        const content: Block[] = [{ type: "thinking", thinking: "Planning the next step." }];
+        content.push(answered ? { type: "text", text: "It is 21 degrees in Paris." } : { type: "tool_use", name: "get_weather", input: { city: "Paris" } });
+        return { kind: "message", message: { content } };
       };
       try {
         const c = client();
@@ -193,7 +197,7 @@ describe("thinking", () => {
         { role: "user", content: "q3" },
       ],
     });
-    const body = claude.requests.at(-1)!.body as { messages: { content: unknown }[] };
+    const body = claude.calls.at(-1)!.body as { messages: { content: unknown }[] };
     expect(body.messages[1]!.content).toEqual([{ type: "text", text: "a1" }]);
     expect(body.messages[3]!.content).toEqual([{ type: "thinking", thinking: "Claude's thought", signature: "EvQBCkYICxgCKkAx" }, { type: "text", text: "a2" }]);
   });

@@ -32,11 +32,11 @@ describe("@openai/agents", () => {
   test("on a Claude model: the tool runs and its result reaches Claude in the next turn", async () => {
     const seen: string[] = [];
     w.claude.reply(toolUse([{ name: "get_weather", input: { city: "Paris", unit: "celsius" } }]), { kind: "message", message: { content: [{ type: "text", text: "Paris: 18 degrees." }] } });
-    const before = w.claude.requests.length;
+    const before = w.claude.calls.length;
     const result = await runner.run(weatherAgent("claude", seen), "What is the weather in Paris?");
     expect(seen).toEqual(["Paris/celsius"]);
     expect(result.finalOutput).toBe("Paris: 18 degrees.");
-    const second = w.claude.requests[before + 1]!.body as { system?: unknown; messages: { role: string; content: { type: string; content?: unknown }[] }[] };
+    const second = w.claude.calls[before + 1]!.body as { system?: unknown; messages: { role: string; content: { type: string; content?: unknown }[] }[] };
     expect(JSON.stringify(second.system)).toContain("Answer with the tool.");
     const last = second.messages.at(-1)!;
     expect(last.content[0]).toMatchObject({ type: "tool_result", content: "It is 18 degrees celsius in Paris." });

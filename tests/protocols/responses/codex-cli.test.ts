@@ -8,7 +8,8 @@ import { openStore } from "../../../src/store/open.ts";
 import type { Store } from "../../../src/store/store.ts";
 import { startGateway, type GatewayHandle } from "../../support/gateway.ts";
 import { startAnthropicUpstream, type AnthropicUpstream } from "../../support/anthropic-upstream.ts";
-import { startScriptedGemini, type ScriptedGemini } from "../../support/gemini-scripted.ts";
+import { startGeminiUpstream, type GeminiUpstream } from "../../support/gemini-upstream.ts";
+import { text, toolUse } from "../../support/fake-core.ts";
 
 const CODEX = join(import.meta.dir, "..", "..", "..", "node_modules", ".bin", "codex");
 const KEY = "sk-codex-through-switchboard-01";
@@ -17,12 +18,12 @@ const TIMEOUT_MS = 90_000;
 let dir: string;
 let store: Store;
 let claude: AnthropicUpstream;
-let gemini: ScriptedGemini;
+let gemini: GeminiUpstream;
 let gw: GatewayHandle;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "sb-codex-"));
-  [claude, gemini] = await Promise.all([startAnthropicUpstream(), startScriptedGemini()]);
+  [claude, gemini] = await Promise.all([startAnthropicUpstream(), startGeminiUpstream()]);
   store = await openStore(`sqlite://${join(dir, "switchboard.db")}`);
   gw = await startGateway(
     {
@@ -117,11 +118,11 @@ describe("Codex CLI", () => {
         { kind: "message", message: { content: [{ type: "thinking", thinking, signature }, { type: "tool_use", name: "exec_command", input: { cmd: "echo codex-marker-$((6*7))" } }] } },
         { kind: "message", message: { content: [{ type: "text", text: "The command printed codex-marker-42." }] } },
       );
-      const before = claude.requests.length;
+      const before = claude.calls.length;
       const run = await codexExec("claude-codex", "Run the marker command.");
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain("The command printed codex-marker-42.");
-      const [first, second] = claude.requests.slice(before).map((r) => r.body as { thinking?: unknown; tools: { name: string }[]; messages: { role: string; content: Record<string, unknown>[] }[] });
+      const [first, second] = claude.calls.slice(before).map((r) => r.body as { thinking?: unknown; tools: { name: string }[]; messages: { role: string; content: Record<string, unknown>[] }[] });
       // Codex's tools: functions and its namespace's functions offered, web_search dropped.
       const names = first!.tools.map((t) => t.name);
       expect(names).toContain("exec_command");
@@ -142,12 +143,14 @@ describe("Codex CLI", () => {
   test(
     "on a Gemini model: the call and its thought signature come back with the command's output",
     async () => {
-      gemini.reply([{ functionCall: { name: "exec_command", args: { cmd: "echo gemini-marker-$((6*7))" } }, thoughtSignature: "GEMINI-THOUGHT-SIG-1" }], [{ text: "The command printed gemini-marker-42." }]);
-      const before = gemini.requests.length;
+      gemini.reply(toolUse([{ name: "exec_command", input: { cmd: "echo gemini-marker-$((6*7))" }, signature: "GEMINI-THOUGHT-SIG-1" }]), text("The command printed gemini-marker-42."));
+      // Whatever else Codex asks once the turn is done gets a plain answer, never another tool call.
+      gemini.respond = () => text("done");
+      const before = gemini.calls.length;
       const run = await codexExec("gemini-codex", "Run the marker command.");
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain("The command printed gemini-marker-42.");
-      const second = gemini.requests[before + 1]!.body as { contents: { role: string; parts: Record<string, unknown>[] }[] };
+      const second = gemini.calls[before + 1]!.body as { contents: { role: string; parts: Record<string, unknown>[] }[] };
       const parts = second.contents.flatMap((c) => c.parts);
       const call = parts.find((p) => p.functionCall) as { functionCall: { name: string; args: { cmd: string } }; thoughtSignature?: string };
       expect(call.functionCall).toEqual({ name: "exec_command", args: { cmd: "echo gemini-marker-$((6*7))" } });

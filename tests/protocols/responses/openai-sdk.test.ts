@@ -60,7 +60,7 @@ describe("tool loops", () => {
       input: [...input, ...(r1.output as OpenAI.Responses.ResponseInputItem[]), { type: "function_call_output", call_id: call.call_id, output: "18°C and sunny" }],
     });
     expect(r2.status).toBe("completed");
-    const sent = w.claude.requests.at(-1)!.body as { messages: { role: string; content: { type: string; tool_use_id?: string; content?: unknown; id?: string }[] }[] };
+    const sent = w.claude.calls.at(-1)!.body as { messages: { role: string; content: { type: string; tool_use_id?: string; content?: unknown; id?: string }[] }[] };
     const assistant = sent.messages[1]!;
     expect(assistant.content.map((b) => b.type)).toEqual(["text", "tool_use"]);
     expect(assistant.content[1]!.id).toBe(call.call_id);
@@ -104,7 +104,7 @@ describe("tool loops", () => {
     expect(JSON.stringify(r1)).not.toContain(signature);
     const call = r1.output.find((o) => o.type === "function_call")!;
     await client.responses.create({ ...common, input: [...input, ...(r1.output as OpenAI.Responses.ResponseInputItem[]), { type: "function_call_output", call_id: (call as { call_id: string }).call_id, output: "18°C" }] });
-    const sent = w.claude.requests.at(-1)!.body as { thinking?: unknown; messages: { role: string; content: Record<string, unknown>[] }[] };
+    const sent = w.claude.calls.at(-1)!.body as { thinking?: unknown; messages: { role: string; content: Record<string, unknown>[] }[] };
     expect(sent.thinking).toBeDefined();
     expect(sent.messages[1]!.content[0]).toEqual({ type: "thinking", thinking, signature });
   });

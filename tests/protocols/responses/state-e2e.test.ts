@@ -46,7 +46,7 @@ describe("ownership", () => {
     expect(await failure(b.responses.delete(r.id))).toMatchObject({ status: 404 });
     // The immediate follow-up finds it (saved before the answer was sent).
     const next = await a.responses.create({ model: "claude", input: "what was it?", previous_response_id: r.id });
-    const sent = w.claude.requests.at(-1)!.body as { messages: { role: string }[] };
+    const sent = w.claude.calls.at(-1)!.body as { messages: { role: string }[] };
     expect(sent.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
     await a.responses.delete(r.id);
     expect(await failure(a.responses.retrieve(r.id))).toMatchObject({ status: 404 });
@@ -107,7 +107,7 @@ describe("accounting through the pipeline", () => {
 
   test("a client that leaves mid-stream: the provider call is cancelled, the event charges the prompt and what was delivered", async () => {
     const long = Array.from({ length: 40 }, (_, i) => `piece${i} `).join("");
-    w.claude.reply({ kind: "message", message: { content: [{ type: "text", text: long }] }, delayMs: 60 });
+    w.claude.reply({ kind: "message", message: { content: [{ type: "text", text: long }] }, gapMs: 60 });
     const aborted = w.claude.aborted;
     const res = await fetch(`${w.gw.baseURL}/responses`, {
       method: "POST",

@@ -27,7 +27,7 @@ function weather(seen: string[]) {
 
 /** The Anthropic request of the step after the tool ran: the tool's result in a tool_result, the lead text before the call. */
 function expectSecondStep(before: number) {
-  const second = w.claude.requests[before + 1]!.body as { messages: { role: string; content: Record<string, unknown>[] }[] };
+  const second = w.claude.calls[before + 1]!.body as { messages: { role: string; content: Record<string, unknown>[] }[] };
   const [user, assistant, result] = second.messages;
   expect(user!.role).toBe("user");
   expect(assistant!.content.map((b) => b.type)).toEqual(["text", "tool_use"]);
@@ -44,7 +44,7 @@ describe("Vercel AI SDK", () => {
   test("generateText with a tool: two steps, the tool's result reaches Claude", async () => {
     const seen: string[] = [];
     w.claude.reply(toolUse([{ name: "weather", input: { city: "Paris", unit: "celsius" } }], "Let me check."), { kind: "message", message: { content: [{ type: "text", text: "It is 18 degrees in Paris." }] } });
-    const before = w.claude.requests.length;
+    const before = w.claude.calls.length;
     const r = await generateText({ model: openai("claude"), prompt: "Weather in Paris?", tools: { weather: weather(seen) }, stopWhen: stepCountIs(3) });
     expect(seen).toEqual(["Paris"]);
     expect(r.text).toBe("It is 18 degrees in Paris.");
@@ -56,7 +56,7 @@ describe("Vercel AI SDK", () => {
   test("streamText with a tool: the same loop, streamed", async () => {
     const seen: string[] = [];
     w.claude.reply(toolUse([{ name: "weather", input: { city: "Oslo", unit: "celsius" } }], "Let me check."), { kind: "message", message: { content: [{ type: "text", text: "It is 18 degrees in Oslo." }] } });
-    const before = w.claude.requests.length;
+    const before = w.claude.calls.length;
     const r = streamText({ model: openai("claude"), prompt: "Weather in Oslo?", tools: { weather: weather(seen) }, stopWhen: stepCountIs(3) });
     let text = "";
     for await (const piece of r.textStream) text += piece;
@@ -65,6 +65,6 @@ describe("Vercel AI SDK", () => {
     expect((await r.steps).length).toBe(2);
     expect(await r.finishReason).toBe("stop");
     expectSecondStep(before);
-    expect(w.claude.requests[before]!.body).toMatchObject({ stream: true });
+    expect(w.claude.calls[before]!.body).toMatchObject({ stream: true });
   });
 });

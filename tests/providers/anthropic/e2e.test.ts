@@ -12,7 +12,7 @@ let client: OpenAI;
 const KEY = "sk-test-key-anthropic-1";
 const MODEL = "claude-3-5-sonnet";
 type Body = Record<string, unknown> & { messages: { role: string; content: { type: string; [k: string]: unknown }[] }[] };
-const lastBody = () => up.requests.at(-1)!.body as Body;
+const lastBody = () => up.calls.at(-1)!.body as Body;
 const recorded = (name: string) => recordedEvents("anthropic", name);
 
 beforeAll(async () => {
@@ -61,7 +61,7 @@ describe("anthropic through the gateway, openai client", () => {
     expect(r.choices[0]!.finish_reason).toBe("stop");
     expect(r.usage).toMatchObject({ prompt_tokens: 15, completion_tokens: 3, total_tokens: 18, prompt_tokens_details: { cached_tokens: 4 } });
 
-    const call = up.requests.at(-1)!;
+    const call = up.calls.at(-1)!;
     expect(call.path).toBe("/v1/messages");
     expect(call.headers["x-api-key"]).toBe(up.apiKey);
     expect(call.headers["anthropic-version"]).toBe("2023-06-01");
@@ -221,11 +221,11 @@ describe("anthropic errors through the gateway", () => {
 
   test("overloaded (529) is a 502; rate limited (429) is a 429 with Retry-After", async () => {
     up.reply({ kind: "error", status: 529, type: "overloaded_error", message: "Overloaded" });
-    const before = up.requests.length;
+    const before = up.calls.length;
     const over = await ask();
     expect(over!.status).toBe(502);
     expect(over!.message).toContain("overloaded");
-    expect(up.requests.length).toBe(before + 1);
+    expect(up.calls.length).toBe(before + 1);
     up.reply({ kind: "error", status: 429, type: "rate_limit_error", message: "Number of request tokens has exceeded your per-minute rate limit", headers: { "retry-after": "30" } });
     const rl = await ask();
     expect(rl).toBeInstanceOf(OpenAI.RateLimitError);
@@ -234,12 +234,12 @@ describe("anthropic errors through the gateway", () => {
   });
 
   test("bad tool-call arguments from the client are a 400 and never reach the provider", async () => {
-    const before = up.requests.length;
+    const before = up.calls.length;
     const err = await client.chat.completions
       .create({ model: MODEL, tools, messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "get_weather", arguments: "{not json" } }] }, { role: "tool", tool_call_id: "c1", content: "x" }] })
       .then(() => null, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
-    expect(up.requests.length).toBe(before);
+    expect(up.calls.length).toBe(before);
   });
 
   const streamRaw = async (model = "claude-errors") => {
@@ -253,7 +253,7 @@ describe("anthropic errors through the gateway", () => {
   };
 
   test("an error event mid-stream ends the stream with one error event", async () => {
-    up.reply({ kind: "midstream-error", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, after: 4, error: { type: "overloaded_error", message: "Overloaded" } });
+    up.reply({ kind: "message", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, break: { then: "error", after: 4, error: { type: "overloaded_error", message: "Overloaded" } } });
     const { status, payloads } = await streamRaw();
     expect(status).toBe(200);
     const last = JSON.parse(payloads.at(-1)!) as { error?: { type: string } };
@@ -263,7 +263,7 @@ describe("anthropic errors through the gateway", () => {
   });
 
   test("a stream cut before message_stop ends with one error event, not a fake finish", async () => {
-    up.reply({ kind: "cut", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, after: 5 });
+    up.reply({ kind: "message", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, break: { then: "reset", after: 5 } });
     const { payloads } = await streamRaw();
     expect(JSON.parse(payloads.at(-1)!).error).toBeTruthy();
     expect(payloads.filter((p) => p.includes('"finish_reason":"stop"'))).toEqual([]);
@@ -302,7 +302,7 @@ describe("client aborts reach the provider", () => {
       headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
       body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: "user", content: "x" }] }),
     }).catch(() => null);
-    await waitFor(() => up.requests.length > 0 && (up.requests.at(-1)!.body as Body).stream === true);
+    await waitFor(() => up.calls.length > 0 && (up.calls.at(-1)!.body as Body).stream === true);
     await Bun.sleep(50);
     ac.abort();
     await p;
@@ -310,7 +310,7 @@ describe("client aborts reach the provider", () => {
   });
 
   test("leaving mid-stream cancels the upstream stream", async () => {
-    up.reply({ kind: "hang", afterHeaders: true });
+    up.reply("hang-stream");
     const before = up.aborted;
     const ac = new AbortController();
     const res = await fetch(`${gw.baseURL}/chat/completions`, {

@@ -12,7 +12,7 @@ let up: AnthropicUpstream;
 let gw: GatewayHandle;
 let client: OpenAI;
 type Body = Record<string, unknown> & { messages: { role: string; content: Record<string, unknown>[] }[]; tools?: Record<string, unknown>[]; system?: Record<string, unknown>[] };
-const lastBody = () => up.requests.at(-1)!.body as Body;
+const lastBody = () => up.calls.at(-1)!.body as Body;
 const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
 
 const Weather = z.object({ city: z.string(), temperature: z.number(), conditions: z.enum(["sunny", "rainy"]) });
@@ -109,14 +109,14 @@ describe("structured outputs on Claude", () => {
   });
 
   test("a schema Claude cannot honour is a 400, never a silent drop", async () => {
-    const before = up.requests.length;
+    const before = up.calls.length;
     const recursive = { type: "object", properties: { child: { $ref: "#/$defs/node" } }, $defs: { node: { type: "object", properties: { child: { $ref: "#/$defs/node" } } } } };
     const e1 = await failure(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "tree", schema: recursive } } }));
     expect(e1.status).toBe(400);
     expect(e1.param).toBe("response_format.json_schema.schema");
     const e2 = await failure(client.chat.completions.create({ model: "sonnet-35", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "list", schema: { type: "array", items: { type: "string" } } } } }));
     expect(e2.status).toBe(400);
-    expect(up.requests.length).toBe(before);
+    expect(up.calls.length).toBe(before);
   });
 });
 
@@ -210,7 +210,7 @@ describe("documents, audio and unknown parts on Claude", () => {
   });
 
   test("audio, a file_id and unknown part types are 400s naming the part; nothing is sent", async () => {
-    const before = up.requests.length;
+    const before = up.calls.length;
     const audio = await failure(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] }] }));
     expect(audio.status).toBe(400);
     expect(audio.param).toBe("messages[0].content[0].type");
@@ -219,7 +219,7 @@ describe("documents, audio and unknown parts on Claude", () => {
     const res = await post(`${gw.baseURL}/chat/completions`, { model: "sonnet-45", messages: [{ role: "user", content: [{ type: "video_url", video_url: { url: "https://x/v.mp4" } }] }] }, KEY);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe("messages[0].content[0].type");
-    expect(up.requests.length).toBe(before);
+    expect(up.calls.length).toBe(before);
   });
 
   test("http:// image URLs are accepted and sent as url sources", async () => {

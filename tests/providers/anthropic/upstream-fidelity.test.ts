@@ -19,7 +19,7 @@ const ask = { model: "claude-fixture-model", max_tokens: 256, messages: [{ role:
 describe("fixture Anthropic server, seen by @anthropic-ai/sdk", () => {
   test("messages.create returns a Message; the request is recorded with its headers", async () => {
     up.reply(text("Hello there!", { usage: { input_tokens: 9, output_tokens: 4 } }));
-    const before = up.requests.length;
+    const before = up.calls.length;
     const msg = await client.messages.create(ask);
     expect(msg.type).toBe("message");
     expect(msg.role).toBe("assistant");
@@ -27,7 +27,7 @@ describe("fixture Anthropic server, seen by @anthropic-ai/sdk", () => {
     expect(msg.stop_reason).toBe("end_turn");
     expect(msg.usage.input_tokens).toBe(9);
     expect(msg.usage.output_tokens).toBe(4);
-    const r = up.requests[before]!;
+    const r = up.calls[before]!;
     expect(r.path).toBe("/v1/messages");
     expect(r.headers["anthropic-version"]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
     expect(r.body).toMatchObject({ model: "claude-fixture-model", max_tokens: 256 });
@@ -90,7 +90,7 @@ describe("fixture Anthropic server, seen by @anthropic-ai/sdk", () => {
   });
 
   test("an error event mid-stream makes the SDK throw that error", async () => {
-    up.reply({ kind: "midstream-error", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, after: 4, error: { type: "overloaded_error", message: "Overloaded" } });
+    up.reply({ kind: "message", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, break: { then: "error", after: 4, error: { type: "overloaded_error", message: "Overloaded" } } });
     const got: string[] = [];
     const err = (await (async () => {
       for await (const ev of await client.messages.create({ ...ask, stream: true })) got.push(ev.type);
@@ -101,7 +101,7 @@ describe("fixture Anthropic server, seen by @anthropic-ai/sdk", () => {
   });
 
   test("a cut stream ends without message_stop and the SDK reports the failure", async () => {
-    up.reply({ kind: "cut", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, after: 4 });
+    up.reply({ kind: "message", message: { content: [{ type: "text", text: "Hello world, how are you" }] }, break: { then: "reset", after: 4 } });
     const got: string[] = [];
     const err = await (async () => {
       for await (const ev of await client.messages.create({ ...ask, stream: true })) got.push(ev.type);

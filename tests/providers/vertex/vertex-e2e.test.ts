@@ -106,7 +106,7 @@ describe("Claude on Vertex", () => {
   test("stream: streamRawPredict with stream: true; Anthropic events translated", async () => {
     const chunks = expectValidStream(await rawStream({ model: "claude-haiku-vertex", messages: [{ role: "user", content: "Flow" }] }), { model: "claude-haiku-vertex" });
     expect(assemble(chunks).content).toBe("Echo from Claude on Vertex: Flow");
-    expect(lastCall().method).toBe("streamRawPredict");
+    expect(lastCall().operation).toBe("streamRawPredict");
     expect(lastCall().body.stream).toBe(true);
   });
 
