@@ -12,6 +12,11 @@ export interface FinishedSpan {
   /** performance.now() values. */
   readonly startTime: number;
   readonly endTime: number;
+  /**
+   * Attributes shared by many spans (a deployment's), kept by reference: encoded once and reused. The span's own
+   * `attributes` win where a key is in both.
+   */
+  readonly baseAttributes?: Readonly<Record<string, AttributeValue>>;
   readonly attributes: Readonly<Record<string, AttributeValue>>;
   readonly statusCode: number;
 }
@@ -33,9 +38,12 @@ export interface ExportOptions {
   timeoutMs: number;
 }
 
+// Constant for the process: read once rather than per timestamp.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** performance.now() → Unix nanoseconds as the decimal string OTLP/JSON wants for a fixed64 (too big for a double). */
 export function unixNanos(perfMs: number): string {
-  const ms = performance.timeOrigin + perfMs;
+  const ms = TIME_ORIGIN + perfMs;
   let whole = Math.floor(ms);
   let frac = Math.round((ms - whole) * 1e6);
   if (frac >= 1e6) {
@@ -45,49 +53,64 @@ export function unixNanos(perfMs: number): string {
   return `${whole}${String(frac).padStart(6, "0")}`;
 }
 
-type AnyValue = { stringValue: string } | { boolValue: boolean } | { intValue: string } | { doubleValue: number } | { arrayValue: { values: AnyValue[] } };
-
-function anyValue(v: AttributeValue): AnyValue {
-  if (typeof v === "string") return { stringValue: v };
-  if (typeof v === "boolean") return { boolValue: v };
-  if (typeof v === "number") return Number.isInteger(v) ? { intValue: String(v) } : { doubleValue: v };
-  return { arrayValue: { values: (v as unknown[]).filter((x) => x !== null && x !== undefined).map((x) => anyValue(x as AttributeValue)) } };
+// The batch is written as JSON text directly, field by field: building OTLP's nested objects and then stringifying
+// them cost as much again (every span is encoded on the request thread's core).
+function anyValue(v: AttributeValue): string {
+  if (typeof v === "string") return `{"stringValue":${JSON.stringify(v)}}`;
+  if (typeof v === "boolean") return v ? `{"boolValue":true}` : `{"boolValue":false}`;
+  if (typeof v === "number") return Number.isInteger(v) ? `{"intValue":"${v}"}` : `{"doubleValue":${JSON.stringify(v)}}`;
+  const values = (v as unknown[]).filter((x) => x !== null && x !== undefined).map((x) => anyValue(x as AttributeValue));
+  return `{"arrayValue":{"values":[${values.join(",")}]}}`;
 }
 
-const keyValues = (attrs: Readonly<Record<string, AttributeValue>>) => {
-  const out: { key: string; value: AnyValue }[] = [];
+/** `{"key":…,"value":…}` entries, comma-separated, of the attributes not in `skip`. */
+function keyValues(attrs: Readonly<Record<string, AttributeValue>>, skip?: Readonly<Record<string, AttributeValue>>): string {
+  let out = "";
   for (const key in attrs) {
+    if (skip && key in skip) continue;
     const v = attrs[key];
-    if (v !== undefined && v !== null) out.push({ key, value: anyValue(v) });
+    if (v === undefined || v === null) continue;
+    out += `${out ? "," : ""}{"key":${JSON.stringify(key)},"value":${anyValue(v)}}`;
   }
   return out;
-};
+}
+
+/** Shared attribute objects, encoded once (held weakly: a reload's new deployments replace them). */
+const encodedShared = new WeakMap<object, string>();
+
+function attributesOf(s: FinishedSpan): string {
+  const base = s.baseAttributes;
+  if (!base) return keyValues(s.attributes);
+  let shared = "";
+  let overridden = false;
+  for (const key in s.attributes) {
+    if (key in base) {
+      overridden = true;
+      break;
+    }
+  }
+  if (overridden) shared = keyValues(base, s.attributes);
+  else {
+    const cached = encodedShared.get(base);
+    shared = cached ?? keyValues(base);
+    if (cached === undefined) encodedShared.set(base, shared);
+  }
+  const own = keyValues(s.attributes);
+  return shared && own ? `${shared},${own}` : shared || own;
+}
 
 /** One OTLP/JSON ExportTraceServiceRequest for a batch of finished spans. */
 export function encodeBatch(spans: readonly FinishedSpan[], o: Pick<ExportOptions, "resource" | "scope">): string {
-  return JSON.stringify({
-    resourceSpans: [
-      {
-        resource: { attributes: keyValues(o.resource) },
-        scopeSpans: [
-          {
-            scope: o.scope,
-            spans: spans.map((s) => ({
-              traceId: s.traceId,
-              spanId: s.spanId,
-              ...(s.parentSpanId ? { parentSpanId: s.parentSpanId } : {}),
-              name: s.name,
-              kind: s.kind,
-              startTimeUnixNano: unixNanos(s.startTime),
-              endTimeUnixNano: unixNanos(s.endTime),
-              attributes: keyValues(s.attributes),
-              status: { code: s.statusCode },
-            })),
-          },
-        ],
-      },
-    ],
-  });
+  let out = `{"resourceSpans":[{"resource":{"attributes":[${keyValues(o.resource)}]},"scopeSpans":[{"scope":${JSON.stringify(o.scope)},"spans":[`;
+  for (let i = 0; i < spans.length; i++) {
+    const s = spans[i]!;
+    out +=
+      `${i ? "," : ""}{"traceId":"${s.traceId}","spanId":"${s.spanId}",` +
+      (s.parentSpanId ? `"parentSpanId":"${s.parentSpanId}",` : "") +
+      `"name":${JSON.stringify(s.name)},"kind":${s.kind},"startTimeUnixNano":"${unixNanos(s.startTime)}","endTimeUnixNano":"${unixNanos(s.endTime)}",` +
+      `"attributes":[${attributesOf(s)}],"status":{"code":${s.statusCode}}}`;
+  }
+  return out + "]}]}]}";
 }
 
 /**

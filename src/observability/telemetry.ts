@@ -1,5 +1,5 @@
 // What a model request adds to metrics and traces: series and span names resolved per config, one small recorder per request.
-import { SpanStatusCode, type Attributes, type Span } from "@opentelemetry/api";
+import { SpanStatusCode, type AttributeValue, type Span } from "@opentelemetry/api";
 import type { Config } from "../config/schema.ts";
 import { GatewayError } from "../openai/errors.ts";
 import type { Usage } from "../openai/schemas.ts";
@@ -13,7 +13,8 @@ export type Operation = "chat" | "embeddings";
 export interface DeploymentProbe {
   readonly outcomes: AttemptCounters;
   readonly spanNames: Readonly<Record<Operation, string>>;
-  readonly attributes: Attributes;
+  /** Constant for the deployment: spans keep it by reference (encoded once). */
+  readonly attributes: Readonly<Record<string, AttributeValue>>;
 }
 
 /** The end of one attempt's span: with the failure, or null; only the first call counts. */
@@ -26,6 +27,12 @@ export interface AttemptTracer {
   /** Starts the attempt's span and sets `ctx.traceparent`, which the provider call carries. */
   attempt(probe: DeploymentProbe, ctx: { traceparent?: string }): AttemptSpan;
 }
+
+/** A request span's constant attributes, one object per operation (kept by reference by every span). */
+const OPERATION_ATTRIBUTES: Readonly<Record<Operation, Readonly<Record<string, AttributeValue>>>> = {
+  chat: { "gen_ai.operation.name": "chat" },
+  embeddings: { "gen_ai.operation.name": "embeddings" },
+};
 
 /** The process's metric families and tracer (null: traces off). */
 export interface Observability {
@@ -86,7 +93,7 @@ export class ConfigTelemetry {
 
   /** A deployment's probe: its provider's attempt counters and its attempt span's name and GenAI attributes. */
   probe(label: string, provider: string, upstreamModel: string): DeploymentProbe {
-    const attributes: Attributes = {
+    const attributes: Record<string, AttributeValue> = {
       "gen_ai.system": this.systems.get(provider) ?? provider,
       "gen_ai.request.model": upstreamModel,
       "switchboard.deployment": label,
@@ -152,7 +159,7 @@ export class RequestTelemetry implements AttemptTracer {
     const tracing = cfg.obs.tracing;
     if (tracing) {
       const parent = parentFromTraceparent(traceparent);
-      const span = tracing.startRequest(op, parent, start, { "gen_ai.operation.name": op });
+      const span = tracing.startRequest(op, parent, start, OPERATION_ATTRIBUTES[op]);
       if (span) {
         this.span = span;
         this.tracer = this;

@@ -83,10 +83,9 @@ class RecordedSpan implements Span, FinishedSpan {
     readonly parentSpanId: string | undefined,
     private readonly sampled: boolean,
     readonly startTime: number,
-    attributes: Attributes,
-  ) {
-    this.setAttributes(attributes);
-  }
+    /** Shared, constant attributes (a deployment's, an operation's): kept by reference, encoded once for many spans. */
+    readonly baseAttributes: Readonly<Record<string, AttributeValue>> | undefined,
+  ) {}
 
   spanContext(): SpanContext {
     return { traceId: this.traceId, spanId: this.spanId, traceFlags: this.sampled ? TraceFlags.SAMPLED : TraceFlags.NONE };
@@ -140,10 +139,11 @@ export interface Tracing {
   /**
    * The request's span, continuing `traceparent` when one came; `startTime` is a performance.now() value. Null when
    * the request is not sampled (the caller's flag, else `sample_ratio`): then nothing at all is made for it.
+   * `shared` attributes are constant and kept by reference (never changed afterwards).
    */
-  startRequest(name: string, parent: RemoteParent | null, startTime: number, attributes: Attributes): Span | null;
-  /** A provider attempt's span, child of the request's. */
-  startAttempt(parent: Span, name: string, attributes: Attributes): Span;
+  startRequest(name: string, parent: RemoteParent | null, startTime: number, shared: Readonly<Record<string, AttributeValue>>): Span | null;
+  /** A provider attempt's span, child of the request's, with the deployment's constant attributes by reference. */
+  startAttempt(parent: Span, name: string, shared: Readonly<Record<string, AttributeValue>>): Span;
   /** Exports what is queued (SIGTERM, tests), bounded by the export timeout. */
   flush(): Promise<void>;
   shutdown(): Promise<void>;
@@ -169,15 +169,15 @@ export function createTracing(cfg: TelemetryConfig, version: string, dropped: Dr
   );
   logger.info("traces: exporting OTLP/HTTP JSON", { url });
   return {
-    startRequest(name, parent, startTime, attributes) {
+    startRequest(name, parent, startTime, shared) {
       // Parent-based: a continued trace keeps its caller's decision; a new one is sampled at the configured ratio.
-      if (parent) return parent.sampled ? new RecordedSpan(queue, name, SERVER, parent.traceId, parent.spanId, true, startTime, attributes) : null;
+      if (parent) return parent.sampled ? new RecordedSpan(queue, name, SERVER, parent.traceId, parent.spanId, true, startTime, shared) : null;
       if (ratio < 1 && !(random() < ratio)) return null;
-      return new RecordedSpan(queue, name, SERVER, randomHex(16), undefined, true, startTime, attributes);
+      return new RecordedSpan(queue, name, SERVER, randomHex(16), undefined, true, startTime, shared);
     },
-    startAttempt(parent, name, attributes) {
+    startAttempt(parent, name, shared) {
       const p = parent.spanContext();
-      return new RecordedSpan(queue, name, CLIENT, p.traceId, p.spanId, (p.traceFlags & TraceFlags.SAMPLED) !== 0, performance.now(), attributes);
+      return new RecordedSpan(queue, name, CLIENT, p.traceId, p.spanId, (p.traceFlags & TraceFlags.SAMPLED) !== 0, performance.now(), shared);
     },
     flush: () => queue.flush(),
     shutdown: () => queue.shutdown(),

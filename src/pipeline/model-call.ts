@@ -19,7 +19,7 @@ import type { ModelDeps } from "./deps.ts";
 import type { ErrorDialect } from "./dialect.ts";
 import { meteredStream } from "./metered-stream.ts";
 import type { Sizing } from "./sizing.ts";
-import { outputAllowance } from "./output-allowance.ts";
+import { outputAllowance, type Allowance } from "./output-allowance.ts";
 import { reservationMicros } from "../costs/budget.ts";
 import { countsOf, RequestUsage, saneUsage, type Endpoint, type TokenCounts } from "./usage-record.ts";
 import { requestWarnings, WARNINGS_HEADER, type RequestWarnings } from "./warnings.ts";
@@ -176,7 +176,27 @@ export class ModelCall implements CallFinisher {
     const route = this.route!;
     const deps = this.deps;
     const terms = opts.budget === false ? undefined : usage.budgetTerms();
-    const allowance = await outputAllowance(sizing, deps.router.reachable(route), deps.config.rate_limit.default_completion_tokens, terms && { ...terms, limiter: deps.limiter, now: Date.now() });
+    const reachable = deps.router.reachable(route);
+    const defaultCompletion = deps.config.rate_limit.default_completion_tokens;
+    const admit = (allowance: Allowance) =>
+      deps.limiter.admit({
+        principal: this.principal,
+        model: route.model.id,
+        estimateTokens: () => sizing.promptTokens() + allowance.tpm,
+        budget: terms && { ...terms.query, reserveMicros: usage.reserved(reservationMicros(terms.price, sizing.promptBound(), allowance.budget)) },
+      });
+    let allowance = outputAllowance(sizing, reachable, defaultCompletion, terms, null);
+    let admission: Admission;
+    try {
+      admission = await admit(allowance);
+    } catch (err) {
+      // The gateway's own cap (the model's ceiling) did not fit what is left: ask the budget, cap to what it affords.
+      if (!terms || allowance.setCap === undefined || !(err instanceof GatewayError) || err.kind !== "budget_exceeded") throw err;
+      const spend = await deps.limiter.budgetSpend(terms.query);
+      const used = spend.spentMicros + spend.heldMicros;
+      allowance = outputAllowance(sizing, reachable, defaultCompletion, terms, { leftMicros: terms.budget.limitMicros - used, usedMicros: used, now: Date.now() });
+      admission = await admit(allowance);
+    }
     if (allowance.setCap !== undefined) {
       this.warnings!.notice(
         allowance.capReason === "budget"
@@ -184,13 +204,6 @@ export class ModelCall implements CallFinisher {
           : `max_tokens set to ${allowance.setCap}, the model's maximum output: a key with a budget is always held to a cap.`,
       );
     }
-    const prompt = terms ? sizing.promptBound() : 0;
-    const admission = await deps.limiter.admit({
-      principal: this.principal,
-      model: route.model.id,
-      estimateTokens: () => sizing.promptTokens() + allowance.tpm,
-      budget: terms && { ...terms.query, reserveMicros: usage.reserved(reservationMicros(terms.price, prompt, allowance.budget)) },
-    });
     this.admission = admission;
     this.s.rateHeaders = admission.headers;
     // A model may think for minutes before its first byte: no idle cut-off while this request is in flight.

@@ -1,15 +1,21 @@
 // The completion allowance a request is admitted with: the cap its provider is actually held to — and, for a key with a budget whose request sets none, the cap the gateway sends.
 import { budgetExceeded, reservationMicros, type Budget } from "../costs/budget.ts";
 import { ratesFor, type Price } from "../costs/prices.ts";
-import type { BudgetQuery, Limiter } from "../limits/limiter.ts";
+import type { BudgetQuery } from "../limits/limiter.ts";
 import type { Reachable, Sizing } from "./sizing.ts";
 
-/** What a budget needs to bound a request: the key's terms and where its spend is read. */
+/** What a budget needs to bound a request: the key's terms. */
 export interface BudgetTerms {
   budget: Budget;
   price: Price;
   query: Omit<BudgetQuery, "reserveMicros">;
-  limiter: Limiter;
+}
+
+/** What the key's budget has left (settled spend and reservations in flight taken off), when it was asked. */
+export interface BudgetLeft {
+  leftMicros: number;
+  /** Spent and held, for the refusal's message. */
+  usedMicros: number;
   now: number;
 }
 
@@ -35,22 +41,27 @@ function ceilingOf(targets: readonly Reachable[], fallback: number): number {
 }
 
 /**
- * tpm reserves the client's cap or `defaultCompletion` (an estimate, settled afterwards). With a budget and a client cap: what the provider is held to after any raise it makes (a request that cannot
- * afford it is refused at admission). With a budget and no client cap: the gateway sends one — at most the lowest
- * reachable model ceiling (else `defaultCompletion`) and at most what the remaining budget affords after the
- * prompt bound; a request that cannot afford a single output token is refused here.
+ * tpm reserves the client's cap or `defaultCompletion` (an estimate, settled afterwards). With a budget and a client
+ * cap: what the provider is held to after any raise it makes (a request that cannot afford it is refused at
+ * admission). With a budget and no client cap: the gateway sends one — the lowest reachable model ceiling (else
+ * `defaultCompletion`), and, once `left` is known, at most what the remaining budget affords after the prompt bound;
+ * a request that cannot afford a single output token is refused here. Without `left` the ceiling is tried first:
+ * most requests fit it, and asking the budget's spend is then an extra store call for nothing (the admission that
+ * reserves it is atomic either way, so a cap that does not fit is refused there and asked again with `left`).
  */
-export async function outputAllowance(sizing: Sizing, targets: readonly Reachable[], defaultCompletion: number, terms: BudgetTerms | undefined): Promise<Allowance> {
+export function outputAllowance(sizing: Sizing, targets: readonly Reachable[], defaultCompletion: number, terms: BudgetTerms | undefined, left: BudgetLeft | null): Allowance {
   const estimate = sizing.clientCap ?? defaultCompletion;
   if (!terms) return { tpm: estimate, budget: 0 };
   if (!sizing.capOutput || sizing.clientCap !== null) return { tpm: estimate, budget: sizing.outputBound(targets) ?? estimate };
-  const { spentMicros, heldMicros } = await terms.limiter.budgetSpend(terms.query);
-  const left = terms.budget.limitMicros - spentMicros - heldMicros;
+  const ceiling = ceilingOf(targets, defaultCompletion);
+  if (left === null) {
+    sizing.capOutput(ceiling);
+    return { tpm: ceiling, budget: sizing.outputBound(targets) ?? ceiling, setCap: ceiling, capReason: "model" };
+  }
   const prompt = sizing.promptBound();
   const rates = ratesFor(terms.price, prompt);
-  const ceiling = ceilingOf(targets, defaultCompletion);
-  const affordable = rates.output > 0 ? Math.floor((left - Math.ceil(prompt * rates.input)) / rates.output) : ceiling;
-  if (affordable < 1) throw budgetExceeded(terms.query.keyName, terms.budget, spentMicros + heldMicros, reservationMicros(terms.price, prompt, 1), terms.now);
+  const affordable = rates.output > 0 ? Math.floor((left.leftMicros - Math.ceil(prompt * rates.input)) / rates.output) : ceiling;
+  if (affordable < 1) throw budgetExceeded(terms.query.keyName, terms.budget, left.usedMicros, reservationMicros(terms.price, prompt, 1), left.now);
   let cap = Math.min(ceiling, affordable);
   sizing.capOutput(cap);
   let bound = sizing.outputBound(targets) ?? cap;

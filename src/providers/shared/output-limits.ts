@@ -27,8 +27,19 @@ const CEILINGS: readonly [RegExp, number][] = [
   [/^gemini-(2\.5|[3-9])/, 65_536],
 ];
 
+/** Looked up once per model id (ids come from the config, so the map stays small). */
+const known = new Map<string, number | undefined>();
+
 export function knownMaxOutput(upstreamModel: string): number | undefined {
+  if (known.has(upstreamModel)) return known.get(upstreamModel);
   const id = upstreamModel.slice(upstreamModel.lastIndexOf("/") + 1);
-  for (const [re, n] of CEILINGS) if (re.test(id)) return n;
-  return undefined;
+  let found: number | undefined;
+  for (const [re, n] of CEILINGS) {
+    if (re.test(id)) {
+      found = n;
+      break;
+    }
+  }
+  known.set(upstreamModel, found);
+  return found;
 }
