@@ -12,6 +12,10 @@ pin0="taskset -c 0"; pin1="taskset -c 1"; [ "$(nproc)" -ge 2 ] || { pin0=""; pin
 out=$here/results; mkdir -p "$out"
 pids=(); cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }; trap cleanup EXIT
 wait_up() { for _ in $(seq 150); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
+pid_of() { ss -ltnpH "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
+# CPU time (user + system, in clock ticks) of a process and its threads: the cost of a request, less noisy than req/s.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
 PORT=9200 $pin1 "$BUN" "$here/mock-upstream.ts" >/dev/null & pids+=($!)
 PORT=9206 $pin1 "$BUN" "$here/otlp-sink.ts" >/dev/null & pids+=($!)
 PORT=9201 UPSTREAM=http://127.0.0.1:9200/v1 $pin0 "$BUN" "$here/floor-proxy.ts" >/dev/null & pids+=($!)
@@ -31,19 +35,25 @@ YAML
 done
 wait_up http://127.0.0.1:9200/v1/models; wait_up http://127.0.0.1:9201/v1/models; wait_up http://127.0.0.1:9202/health; wait_up http://127.0.0.1:9203/health
 declare -A URL=( [floor]=http://127.0.0.1:9201/v1/chat/completions [a]=http://127.0.0.1:9202/v1/chat/completions [b]=http://127.0.0.1:9203/v1/chat/completions )
+declare -A PID=( [floor]=$(pid_of 9201) [a]=$(pid_of 9202) [b]=$(pid_of 9203) )
 for mode in $MODES; do
   if [ "$mode" = stream ]; then stream=true; else stream=false; fi
   export BODY="{\"model\":\"bench-model\",\"stream\":$stream,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello in twenty words please.\"}]}"
   for t in floor a b; do $pin1 wrk -t1 -c"$C" -d2s -s "$here/post.lua" "${URL[$t]}" >/dev/null; done
-  declare -A R=( [floor]="" [a]="" [b]="" )
+  declare -A R=( [floor]="" [a]="" [b]="" ) U=( [floor]="" [a]="" [b]="" )
   for r in $(seq "$ROUNDS"); do
     for t in floor a b; do
+      c0=$(cpu_ticks "${PID[$t]}")
       rps=$($pin1 wrk -t1 -c"$C" -d"${DURATION}s" -s "$here/post.lua" "${URL[$t]}" | grep '^RESULT' | sed 's/.*rps=\([0-9.]*\).*/\1/')
+      c1=$(cpu_ticks "${PID[$t]}")
       R[$t]="${R[$t]} $rps"
+      U[$t]="${U[$t]} $(awk -v c=$((c1 - c0)) -v t="$TICK_US" -v r="$rps" -v d="$DURATION" 'BEGIN { printf "%.1f", c * t / (r * d) }')"
     done
-    echo "  $mode round $r: floor ${R[floor]##* } a ${R[a]##* } b ${R[b]##* }" >&2
+    echo "  $mode round $r: req/s floor ${R[floor]##* } a ${R[a]##* } b ${R[b]##* }; CPU µs/request floor ${U[floor]##* } a ${U[a]##* } b ${U[b]##* }" >&2
   done
   med() { echo "$1" | tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
   f=$(med "${R[floor]}"); a=$(med "${R[a]}"); b=$(med "${R[b]}")
-  awk -v m="$mode" -v f="$f" -v a="$a" -v b="$b" 'BEGIN { printf "%-7s floor %8.0f   a %8.0f (%.3f)   b %8.0f (%.3f)   b/a %.3f\n", m, f, a, a/f, b, b/f, b/a }'
+  fu=$(med "${U[floor]}"); au=$(med "${U[a]}"); bu=$(med "${U[b]}")
+  awk -v m="$mode" -v f="$f" -v a="$a" -v b="$b" 'BEGIN { printf "%-7s req/s   floor %8.0f   a %8.0f (%.3f)   b %8.0f (%.3f)   b/a %.3f\n", m, f, a, a/f, b, b/f, b/a }'
+  awk -v m="$mode" -v f="$fu" -v a="$au" -v b="$bu" 'BEGIN { printf "%-7s CPU µs  floor %8.1f   a %8.1f (%.2fx)  b %8.1f (%.2fx)  b/a %.3f\n", m, f, a, a/f, b, b/f, b/a }'
 done

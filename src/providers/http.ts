@@ -112,6 +112,41 @@ export function meterChunk(meter: StreamMeter, chunk: ChatCompletionChunk): void
   }
 }
 
+/** A pull source of bytes: what a stream layer reads, without being a stream layer itself. */
+export interface ChunkSource {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
+const DIRECT = Symbol("switchboard.directReader");
+
+/**
+ * A ReadableStream over a pull source that also carries the source itself: the pipeline reads the source directly
+ * (one JS stream layer between provider and client instead of two: each layer costs a promise round per chunk), and
+ * anything else can still read it as the stream it is.
+ */
+export function withDirectReader(source: ChunkSource): ReadableStream<Uint8Array> {
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(c) {
+        const r = await source.read();
+        if (r.done) c.close();
+        else if (r.value) c.enqueue(r.value);
+      },
+      cancel: (reason) => source.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  );
+  Object.defineProperty(stream, DIRECT, { value: source });
+  return stream;
+}
+
+/** The source behind a stream made by withDirectReader, when it is one (and nobody has read it as a stream yet). */
+export function directReader(stream: ReadableStream<Uint8Array>): ChunkSource | undefined {
+  if (stream.locked) return undefined;
+  return (stream as ReadableStream<Uint8Array> & { [DIRECT]?: ChunkSource })[DIRECT];
+}
+
 /** Parsed provider events, the ones `parse` keeps (returning ends the SSE reader, and so the provider's body). */
 async function* parsedEvents<E>(events: AsyncGenerator<SseEvent>, parse: (ev: SseEvent) => E | undefined): AsyncGenerator<E> {
   for await (const ev of events) {

@@ -2,7 +2,7 @@
 import type { AttemptFailure, RequestLogLine } from "../observability/log.ts";
 import { GatewayError, upstreamFailed } from "../openai/errors.ts";
 import type { AttemptTracer } from "../observability/telemetry.ts";
-import { classifyFailure } from "../providers/http.ts";
+import { classifyFailure, directReader } from "../providers/http.ts";
 import type { CallContext, Deployment, Provider } from "../providers/types.ts";
 import { AttemptRecord } from "./attempt.ts";
 import type { ModelPlan, Target } from "./plan.ts";
@@ -68,15 +68,16 @@ export const streamCall =
   (upstream: Upstream<ReadableStream<Uint8Array>>): Call<OpenedStream> =>
   async (t, a) => {
     const body = await upstream(t.provider, t.deployment, a.ctx);
-    const reader = body.getReader();
+    // A provider's own pull source when it offers one (its stream is then never read as a stream).
+    const reader: ChunkReader = directReader(body) ?? body.getReader();
     const first = await reader.read().catch((err: unknown) => {
       reader.cancel().catch(() => {});
       throw classifyFailure(err, a.ctx);
     });
-    if (first.done || a.ctx.meter.failed) {
+    if (first.done || !first.value || a.ctx.meter.failed) {
       reader.cancel().catch(() => {});
       if (a.ctx.signal.aborted) throw classifyFailure(a.ctx.signal.reason, a.ctx);
-      throw first.done ? upstreamFailed("The provider's stream ended before its first chunk.") : (a.ctx.meter.failure ?? failureFromErrorEvent(first.value));
+      throw first.done || !first.value ? upstreamFailed("The provider's stream ended before its first chunk.") : (a.ctx.meter.failure ?? failureFromErrorEvent(first.value));
     }
     a.commit();
     return {

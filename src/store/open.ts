@@ -28,7 +28,7 @@ export async function openStore(url: string, opts: OpenOptions = {}): Promise<St
   const sqlite = storeKind(url) === "sqlite" ? openSqliteDriver(url) : null;
   const driver = sqlite ?? openPostgresDriver(url);
   try {
-    const store = Object.assign(await openSqlStore(driver), { url });
+    const store: Store = Object.assign(await openSqlStore(driver), { url }, sqlite ? { setBusyTimeout: (ms: number) => sqlite.setBusyTimeout(ms) } : {});
     sqlite?.setBusyTimeout(opts.busyTimeoutMs ?? REQUEST_THREAD_BUSY_TIMEOUT_MS);
     return store;
   } catch (e) {

@@ -103,6 +103,8 @@ export interface Store {
   readonly kind: "sqlite" | "postgres";
   /** The store.url it was opened from (undefined for a store built some other way): another thread may open it too. */
   readonly url?: string;
+  /** SQLite: how long a statement waits for a lock another process holds (bun:sqlite waits synchronously). */
+  setBusyTimeout?(ms: number): void;
   /** Applied schema version (migrations run when the store is opened). */
   schemaVersion(): Promise<number>;
 

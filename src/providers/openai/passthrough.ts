@@ -1,5 +1,5 @@
 // Passes an OpenAI-type SSE stream through almost untouched: rewrites `model`, meters usage, ends cleanly on failure.
-import { classifyFailure } from "../http.ts";
+import { classifyFailure, withDirectReader } from "../http.ts";
 import { DEFAULT_MAX_EVENT_SIZE, encodeError } from "../../openai/sse.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { CallContext } from "../types.ts";
@@ -222,7 +222,11 @@ export interface BlockFilter {
   end(): Uint8Array;
 }
 
-/** Wraps the upstream body: block-by-block rewrite, error event on a broken or timed-out upstream. */
+/**
+ * Wraps the upstream body: block-by-block rewrite, error event on a broken or timed-out upstream. The work is a pull
+ * source read directly by the pipeline's one stream layer (providers/http.ts `withDirectReader`): a second JS stream
+ * layer between the provider and the client cost a promise round per chunk for nothing.
+ */
 export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel: string, ctx: CallContext, filter?: BlockFilter): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   const lines = lineProcessor(publicModel, ctx);
@@ -234,70 +238,77 @@ export function passthroughStream(body: ReadableStream<Uint8Array>, publicModel:
   let rest: Uint8Array[] = [];
   let restSize = 0;
   let finished = false;
+  /** What is ready to go out before anything else is read (a filter's last block, an error event). */
+  const ready: Uint8Array[] = [];
   /** What the filter still holds, processed like any block (nothing to send when there is no filter). */
-  const flushFilter = (c: ReadableStreamDefaultController<Uint8Array>) => {
+  const flushFilter = () => {
     const held = filter?.end();
-    if (held && held.length > 0) c.enqueue(lines.block(held));
+    if (held && held.length > 0) ready.push(lines.block(held));
   };
-  const fail = (c: ReadableStreamDefaultController<Uint8Array>, err: unknown) => {
+  const fail = (err: unknown) => {
     finished = true;
     ctx.meter.failed = true;
     const g = classifyFailure(err, ctx);
-    flushFilter(c);
-    if (g.kind !== "client_closed") c.enqueue(encodeError(g));
-    c.close();
+    ctx.meter.failure = g;
+    flushFilter();
+    if (g.kind !== "client_closed") ready.push(encodeError(g));
     reader.cancel().catch(() => {});
   };
-  return new ReadableStream<Uint8Array>(
-    {
-      async pull(c) {
-        if (finished) return;
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) {
-              // A last line without its newline still counts (a provider cut off should not lose what it sent).
-              const last = concat([...rest, NEWLINE], restSize + 1);
-              if (restSize > 0 && decoder.decode(last).trim()) {
-                const out = filter ? filter.block(last) : last;
-                if (out.length > 0) c.enqueue(lines.block(out));
-              }
-              rest = [];
-              restSize = 0;
-              flushFilter(c);
-              if (!lines.state.sawDone) return fail(c, upstreamFailed("The provider's stream ended before it was complete."));
-              finished = true;
-              c.close();
-              return;
-            }
-            const cut = value.lastIndexOf(NL);
-            if (cut === -1) {
-              rest.push(value);
-              restSize += value.byteLength;
-              if (restSize > maxLine) {
-                return fail(c, upstreamFailed(`The provider sent a stream event larger than ${maxLine} bytes (server.max_upstream_response_bytes).`, { retryable: false }));
-              }
-              continue;
-            }
-            const head = cut + 1 < value.byteLength ? value.subarray(0, cut + 1) : value;
-            const whole = restSize > 0 ? concat([...rest, head], restSize + head.byteLength) : head;
-            rest = cut + 1 < value.byteLength ? [value.slice(cut + 1)] : [];
-            restSize = rest.length > 0 ? rest[0]!.byteLength : 0;
-            const out = filter ? filter.block(whole) : whole;
-            // Nothing left to send (the filter holds or dropped it all): read on, since a pull must enqueue.
-            if (out.length === 0) continue;
-            c.enqueue(lines.block(out));
-            return;
-          }
-        } catch (err) {
-          fail(c, err);
+  const DONE = { done: true as const, value: undefined };
+  const next = async (): Promise<{ done: boolean; value?: Uint8Array }> => {
+    for (;;) {
+      const queued = ready.shift();
+      if (queued) return { done: false, value: queued };
+      if (finished) return DONE;
+      let chunk: { done: boolean; value?: Uint8Array };
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        fail(err);
+        continue;
+      }
+      const { done, value } = chunk;
+      if (done || !value) {
+        // A last line without its newline still counts (a provider cut off should not lose what it sent).
+        const last = concat([...rest, NEWLINE], restSize + 1);
+        if (restSize > 0 && decoder.decode(last).trim()) {
+          const out = filter ? filter.block(last) : last;
+          if (out.length > 0) ready.push(lines.block(out));
         }
-      },
-      cancel() {
+        rest = [];
+        restSize = 0;
+        flushFilter();
+        if (!lines.state.sawDone) fail(upstreamFailed("The provider's stream ended before it was complete."));
         finished = true;
-        return reader.cancel().catch(() => {});
-      },
+        continue;
+      }
+      const cut = value.lastIndexOf(NL);
+      if (cut === -1) {
+        rest.push(value);
+        restSize += value.byteLength;
+        if (restSize > maxLine) fail(upstreamFailed(`The provider sent a stream event larger than ${maxLine} bytes (server.max_upstream_response_bytes).`, { retryable: false }));
+        continue;
+      }
+      const head = cut + 1 < value.byteLength ? value.subarray(0, cut + 1) : value;
+      const whole = restSize > 0 ? concat([...rest, head], restSize + head.byteLength) : head;
+      rest = cut + 1 < value.byteLength ? [value.slice(cut + 1)] : [];
+      restSize = rest.length > 0 ? rest[0]!.byteLength : 0;
+      const out = filter ? filter.block(whole) : whole;
+      // Nothing left to send (the filter holds or dropped it all): read on.
+      if (out.length === 0) continue;
+      try {
+        return { done: false, value: lines.block(out) };
+      } catch (err) {
+        fail(err);
+      }
+    }
+  };
+  return withDirectReader({
+    read: next,
+    cancel() {
+      finished = true;
+      ready.length = 0;
+      return reader.cancel().catch(() => {});
     },
-    { highWaterMark: 0 },
-  );
+  });
 }
