@@ -77,9 +77,14 @@ const tooLarge = (limit: number) =>
 
 /** Reads a JSON body (bounded by ctx.maxResponseBytes); an unreadable, oversized or unparseable one is the provider's fault (502). */
 export async function readJson(res: Response, ctx: CallContext): Promise<unknown> {
+  return (await readJsonText(res, ctx)).value;
+}
+
+/** readJson, and the text it was parsed from (for relaying the provider's own bytes). */
+export async function readJsonText(res: Response, ctx: CallContext): Promise<{ value: unknown; text: string }> {
   const text = await readBody(res, ctx, ctx.maxResponseBytes ?? DEFAULT_MAX_EVENT_SIZE, false);
   try {
-    return JSON.parse(text);
+    return { value: JSON.parse(text), text };
   } catch {
     throw upstreamFailed("The provider returned a response that is not valid JSON.");
   }

@@ -9,6 +9,7 @@ import { beginModelCall, callOf, type ModelCall } from "../../pipeline/model-cal
 import { withModelParams } from "../../pipeline/model-params.ts";
 import { chatSizing } from "../../pipeline/sizing.ts";
 import { withoutUsageChunk } from "./usage-chunk.ts";
+import { rawOf } from "../../providers/shared/raw-answer.ts";
 
 // The OpenAPI request body, from the same TypeBox schema the handler validates with (TypeBox schemas are JSON Schema).
 const chatBodyDoc = { required: true, content: { "application/json": { schema: JSON.parse(JSON.stringify(ChatRequestSchema)) as object } } };
@@ -42,7 +43,8 @@ async function handleChat(call: ModelCall): Promise<Response> {
   await call.admit(chatSizing(body));
   if (!stream) {
     const routed = await call.whole((p, d, ctx) => p.complete(body, d, ctx));
-    return call.answer(routed, JSON.stringify(routed.result), routed.result.usage ?? null);
+    // An OpenAI-type provider's own bytes when it kept them (nothing re-encoded), else the translated answer encoded.
+    return call.answer(routed, rawOf(routed.result) ?? JSON.stringify(routed.result), routed.result.usage ?? null);
   }
   const routed = await call.stream((p, d, ctx) => p.stream(body, d, ctx));
   // Usage is always asked of the provider (limits settle on it); a client that opted out just does not get the chunk.

@@ -2,11 +2,12 @@
 import type { ProviderConfig } from "../../config/schema.ts";
 import type { ChatCompletion, ChatRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
-import { readJson, upstreamFetch, type ErrorMapper } from "../http.ts";
+import { type ErrorMapper, readJson, readJsonText, upstreamFetch } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
 import { clientCap, knownMaxOutput } from "../shared/output-limits.ts";
+import { keepRaw, withModel } from "../shared/raw-answer.ts";
 
 export interface OpenAICompatibleOptions {
   /** Full chat-completions URL for a deployment. */
@@ -99,9 +100,12 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
     },
     async complete(req, d, ctx) {
       const res = await post(req, d, ctx, false);
-      const body = await readJson(res, ctx);
+      // One parse (for its shape and usage); the client gets the provider's own text, only `model` rewritten.
+      const { value: body, text } = await readJsonText(res, ctx);
       if (!isCompletion(body)) throw upstreamFailed("The provider returned an unexpected response shape.");
+      const relayed = body.model === ctx.publicModel ? text : withModel(text, ctx.publicModel);
       body.model = ctx.publicModel;
+      keepRaw(body, relayed);
       return body;
     },
     async stream(req, d, ctx) {
