@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# What each feature costs: this checkout started once per config variant (everything on, then one part off at a time),
+# What each feature costs: this checkout started once per config variant (everything on, then one part off at a time;
+# `minimal` has no traces and no limits, usage events and the request log stay),
 # side by side with the floor, rounds alternating; requests/s and CPU µs per request (all threads) per variant.
 # Usage: bash bench/ablate.sh   env: DURATION (5), ROUNDS (4), MODES ("json stream"), C (64)
 set -euo pipefail
@@ -23,10 +24,11 @@ STORE='store: { url: "sqlite://DB" }'
 TRACES='telemetry: { otlp_endpoint: "http://127.0.0.1:9306" }'
 TRACES01='telemetry: { otlp_endpoint: "http://127.0.0.1:9306", sample_ratio: 0.1 }'
 LIMITS='rpm: 100000000, tpm: 100000000000, budget: { usd: 1000000000, period: month }'
-VARIANTS="all traces_0.1 no_traces no_events no_limits none"
-declare -A STORE_OF=( [all]=$STORE [traces_0.1]=$STORE [no_traces]=$STORE [no_events]="" [no_limits]=$STORE [none]="" )
-declare -A TRACES_OF=( [all]=$TRACES [traces_0.1]=$TRACES01 [no_traces]="" [no_events]=$TRACES [no_limits]=$TRACES [none]="" )
-declare -A LIMITS_OF=( [all]=$LIMITS [traces_0.1]=$LIMITS [no_traces]=$LIMITS [no_events]="rpm: 100000000, tpm: 100000000000" [no_limits]="" [none]="" )
+# Usage events cannot be switched off by config (every gateway keeps a store), so they are in every variant.
+VARIANTS="all traces_0.1 no_traces no_tpm no_limits minimal"
+declare -A STORE_OF=( [all]=$STORE [traces_0.1]=$STORE [no_traces]=$STORE [no_tpm]=$STORE [no_limits]=$STORE [minimal]=$STORE )
+declare -A TRACES_OF=( [all]=$TRACES [traces_0.1]=$TRACES01 [no_traces]="" [no_tpm]=$TRACES [no_limits]=$TRACES [minimal]="" )
+declare -A LIMITS_OF=( [all]=$LIMITS [traces_0.1]=$LIMITS [no_traces]=$LIMITS [no_tpm]="rpm: 100000000, budget: { usd: 1000000000, period: month }" [no_limits]="" [minimal]="" )
 declare -A URL=( [floor]=http://127.0.0.1:9301/v1/chat/completions ) PID=()
 port=9310
 for v in $VARIANTS; do
