@@ -1,17 +1,18 @@
 // Turns schema failures into OpenAI 400s naming the field, and checks the rules a schema cannot express.
 import type { ValueError } from "@sinclair/typebox/errors";
-import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { compiledOnFirstUse } from "./compiled-schema.ts";
 import { invalidRequest, type GatewayError } from "../openai/errors.ts";
 import { ChatRequestSchema, EmbeddingsRequestSchema, type ChatRequest, type EmbeddingsRequest } from "../openai/schemas.ts";
 
-// Compiled once at start-up. Elysia's own body validation coerces ("hi" to an array, strings to objects),
-// which a JSON API must not, so the chat route validates with this strict checker instead.
-const chatRequest = TypeCompiler.Compile(ChatRequestSchema);
-const embeddingsRequest = TypeCompiler.Compile(EmbeddingsRequestSchema);
+// Elysia's own body validation coerces ("hi" to an array, strings to objects), which a JSON API must not, so the
+// chat route validates with this strict checker instead.
+const chatRequest = compiledOnFirstUse(ChatRequestSchema);
+const embeddingsRequest = compiledOnFirstUse(EmbeddingsRequestSchema);
 
 /** The embeddings body, checked as strictly as chat: OpenAI refuses empty strings among the inputs, so do we. */
 export function parseEmbeddingsRequest(raw: unknown): EmbeddingsRequest {
-  if (!embeddingsRequest.Check(raw)) throw validationError(embeddingsRequest.Errors(raw).First());
+  const check = embeddingsRequest();
+  if (!check.Check(raw)) throw validationError(check.Errors(raw).First());
   const inputs = typeof raw.input === "string" ? [raw.input] : raw.input;
   inputs.forEach((x, i) => {
     if (x === "") throw invalidRequest(`Invalid 'input${typeof raw.input === "string" ? "" : `[${i}]`}': an input cannot be an empty string.`, typeof raw.input === "string" ? "input" : `input[${i}]`);
@@ -21,7 +22,8 @@ export function parseEmbeddingsRequest(raw: unknown): EmbeddingsRequest {
 
 /** Schema check plus the cross-field rules: the only way a body becomes a ChatRequest. */
 export function parseChatRequest(raw: unknown): ChatRequest {
-  if (!chatRequest.Check(raw)) throw validationError(chatRequest.Errors(raw).First());
+  const check = chatRequest();
+  if (!check.Check(raw)) throw validationError(check.Errors(raw).First());
   checkChatRequest(raw);
   return raw;
 }

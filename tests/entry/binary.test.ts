@@ -6,21 +6,29 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startOtlpReceiver } from "../support/otlp-receiver.ts";
 import { parseProm, series } from "../support/prometheus.ts";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upstream.ts";
+import { startGeminiUpstream, type GeminiUpstream } from "../support/gemini-upstream.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sb-bin-"));
 const bin = join(dir, "switchboard");
 let proc: ReturnType<typeof Bun.spawn> | undefined;
 const port = freePort();
 const collector = startOtlpReceiver();
+let openai: OpenAIUpstream;
+let gemini: GeminiUpstream;
 let stderr = "";
 
 beforeAll(async () => {
   const root = join(import.meta.dir, "../..");
   buildExecutable(bin);
+  [openai, gemini] = await Promise.all([startOpenAIUpstream(), startGeminiUpstream()]);
   const cfg = join(dir, "c.yaml");
   writeFileSync(
     cfg,
-    "providers:\n  e:\n    type: echo\nmodels:\n  - id: echo\n    provider: e\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n    rpm: 100\n    tpm: 100000\n" +
+    "providers:\n  e:\n    type: echo\n" +
+      // Provider modules are loaded by `require` for the configured types only: these must be inside the executable.
+      `  o:\n    type: openai\n    base_url: ${openai.url}\n    api_key: ${openai.apiKey}\n  g:\n    type: gemini\n    base_url: ${gemini.url}\n    api_key: ${gemini.apiKey}\n` +
+      "models:\n  - id: echo\n    provider: e\n  - id: gpt-4o\n    provider: o\n  - id: gemini-2.5-flash\n    provider: g\nkeys:\n  - name: a\n    key: ${BIN_TEST_KEY}\n    rpm: 100\n    tpm: 100000\n" +
       `server:\n  admin_key: sk-binary-admin-1\nstore:\n  url: sqlite://${join(dir, "bin.db")}\n` +
       `telemetry:\n  otlp_endpoint: ${collector.url}\n  batch_delay_ms: 20\n`,
   );
@@ -38,14 +46,16 @@ beforeAll(async () => {
 afterAll(() => {
   proc?.kill();
   collector.stop();
+  openai?.stop();
+  gemini?.stop();
 });
 
 test("the compiled binary answers JSON and streams", async () => {
-  const call = (stream: boolean) =>
+  const call = (stream: boolean, model = "echo") =>
     fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
       method: "POST",
       headers: { authorization: "Bearer sk-binary-test-1", "content-type": "application/json" },
-      body: JSON.stringify({ model: "echo", stream, messages: [{ role: "user", content: "compiled hello" }] }),
+      body: JSON.stringify({ model, stream, messages: [{ role: "user", content: "compiled hello" }] }),
     });
   const first = await call(false);
   // tpm is set: the tokenizer (loaded by require at start-up) must be inside the executable too.
@@ -55,6 +65,12 @@ test("the compiled binary answers JSON and streams", async () => {
   const sse = await (await call(true)).text();
   expect(sse).toContain('"content":"compiled "');
   expect(sse.trim().endsWith("data: [DONE]")).toBe(true);
+  for (const [model, fake] of [["gpt-4o", openai], ["gemini-2.5-flash", gemini]] as const) {
+    const r = await call(false, model);
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { model: string }).model).toBe(model);
+    expect(fake.calls.length).toBe(1);
+  }
   const v = Bun.spawnSync([bin, "--version"]);
   expect(v.stdout.toString().trim()).toMatch(/^\d+\.\d+\.\d+$/);
 });

@@ -1,22 +1,23 @@
 // Checks a Messages (or count_tokens) body against the schema and the cross-field rules, naming the field as Anthropic does.
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ValueError } from "@sinclair/typebox/errors";
+import { compiledOnFirstUse } from "../../http/compiled-schema.ts";
 import { invalidRequest, type GatewayError } from "../../openai/errors.ts";
 import { CountTokensRequestSchema, MessagesRequestSchema, type CountTokensRequest, type MessagesRequest } from "./schema.ts";
 
-// Compiled once, at import (start-up).
-const messagesRequest = TypeCompiler.Compile(MessagesRequestSchema);
-const countTokensRequest = TypeCompiler.Compile(CountTokensRequestSchema);
+const messagesRequest = compiledOnFirstUse(MessagesRequestSchema);
+const countTokensRequest = compiledOnFirstUse(CountTokensRequestSchema);
 
 /** The only way a body becomes a MessagesRequest: schema, then the rules a schema cannot say. */
 export function parseMessagesRequest(raw: unknown): MessagesRequest {
-  if (!messagesRequest.Check(raw)) throw validationError(messagesRequest.Errors(raw).First());
+  const check = messagesRequest();
+  if (!check.Check(raw)) throw validationError(check.Errors(raw).First());
   checkCommon(raw);
   return raw;
 }
 
 export function parseCountTokensRequest(raw: unknown): CountTokensRequest {
-  if (!countTokensRequest.Check(raw)) throw validationError(countTokensRequest.Errors(raw).First());
+  const check = countTokensRequest();
+  if (!check.Check(raw)) throw validationError(check.Errors(raw).First());
   checkCommon(raw);
   return raw;
 }

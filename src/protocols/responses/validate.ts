@@ -1,21 +1,20 @@
 // Strict checking of a Responses request: schema failures and cross-field rules become 400s naming the field.
-import { TypeCompiler } from "@sinclair/typebox/compiler";
 import type { ValueError } from "@sinclair/typebox/errors";
 import { t } from "elysia";
 import { invalidRequest, type GatewayError } from "../../openai/errors.ts";
 import { validationError } from "../../http/validate.ts";
+import { compiledOnFirstUse } from "../../http/compiled-schema.ts";
 import { FunctionCallItem, FunctionCallOutputItem, ItemReference, MessageItem, ReasoningItem, ResponsesRequestSchema, type ResponsesRequest } from "./schema.ts";
 import { kindOf } from "./items.ts";
 
-// Compiled once at start-up.
-const request = TypeCompiler.Compile(ResponsesRequestSchema);
+const request = compiledOnFirstUse(ResponsesRequestSchema);
 // Each item kind wrapped as `{ item }`, so an error's path (and param) starts at the item: `item.content[0].text`.
 const itemSchemas = {
-  message: TypeCompiler.Compile(t.Object({ item: MessageItem })),
-  function_call: TypeCompiler.Compile(t.Object({ item: FunctionCallItem })),
-  function_call_output: TypeCompiler.Compile(t.Object({ item: FunctionCallOutputItem })),
-  reasoning: TypeCompiler.Compile(t.Object({ item: ReasoningItem })),
-  item_reference: TypeCompiler.Compile(t.Object({ item: ItemReference })),
+  message: compiledOnFirstUse(t.Object({ item: MessageItem })),
+  function_call: compiledOnFirstUse(t.Object({ item: FunctionCallItem })),
+  function_call_output: compiledOnFirstUse(t.Object({ item: FunctionCallOutputItem })),
+  reasoning: compiledOnFirstUse(t.Object({ item: ReasoningItem })),
+  item_reference: compiledOnFirstUse(t.Object({ item: ItemReference })),
 } as const;
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -32,7 +31,7 @@ function itemError(raw: Record<string, unknown>, first: ValueError): GatewayErro
     const item: unknown = input[i];
     if (!isObj(item)) return invalidRequest(`Invalid 'input[${i}]': expected an object.`, `input[${i}]`);
     const schema = itemSchemas[kindOf(item as never) as keyof typeof itemSchemas];
-    const e = schema?.Errors({ item }).First();
+    const e = schema?.().Errors({ item }).First();
     if (!e) continue;
     const g = validationError(e);
     const param = g.param?.replace(/^item/, `input[${i}]`) ?? `input[${i}]`;
@@ -43,8 +42,9 @@ function itemError(raw: Record<string, unknown>, first: ValueError): GatewayErro
 
 /** Schema check plus the rules a schema cannot say: the only way a body becomes a ResponsesRequest. */
 export function parseResponsesRequest(raw: unknown): ResponsesRequest {
-  if (!request.Check(raw)) {
-    const first = request.Errors(raw).First();
+  const check = request();
+  if (!check.Check(raw)) {
+    const first = check.Errors(raw).First();
     throw (first && isObj(raw) ? itemError(raw, first) : undefined) ?? validationError(first);
   }
   checkResponsesRequest(raw);
