@@ -171,7 +171,7 @@ echo -e "spans_exported\tours\t$(curl -s http://127.0.0.1:9106/count)" >> "$extr
 
 # time to first byte of one stream at a time (after the load above, as in service)
 for t in direct floor ours $([ -n "${URL[portkey]:-}" ] && echo portkey); do
-  line=$($pin1 "$BUN" "$here/ttfb.ts" "${URL[$t]}" "$TTFB_N" | grep '^TTFB')
+  line=$(EXTRA_HEADERS="${HDR[$t]:-}" $pin1 "$BUN" "$here/ttfb.ts" "${URL[$t]}" "$TTFB_N" | grep '^TTFB')
   echo -e "ttfb_p50\t$t\t$(echo "$line" | sed 's/.*p50_ms=\([0-9.]*\).*/\1/')" >> "$extra"
   echo "  ttfb $t: $line" >&2
 done

@@ -1,11 +1,16 @@
 // Time to first byte of a streamed chat completion: N sequential requests, median and p90 (ms) of fetch → first body chunk.
 // Usage: bun ttfb.ts URL [N] [KEY]   prints `TTFB p50_ms=… p90_ms=… n=…`
+// EXTRA_HEADERS ("name:value;name:value", as post.lua takes it) adds headers: Portkey's provider and host.
 export {}; // a module, not a global script: its own scope, and top-level await
 const [url, nText = "300", key = "sk-bench"] = Bun.argv.slice(2);
 if (!url) throw new Error("usage: bun ttfb.ts URL [N] [KEY]");
 const n = Number(nText);
 const body = JSON.stringify({ model: "bench-model", stream: true, messages: [{ role: "user", content: "Say hello in twenty words please." }] });
-const headers = { "content-type": "application/json", authorization: `Bearer ${key}` };
+const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${key}` };
+for (const pair of (process.env.EXTRA_HEADERS ?? "").split(";")) {
+  const colon = pair.indexOf(":");
+  if (colon > 0) headers[pair.slice(0, colon)] = pair.slice(colon + 1);
+}
 
 async function once(): Promise<number> {
   const t0 = performance.now();
