@@ -10,7 +10,7 @@ import { chatRoutes } from "../protocols/chat/routes.ts";
 import { embeddingsRoutes } from "../protocols/embeddings/routes.ts";
 import { responsesRoutes } from "../protocols/responses/routes.ts";
 import { createResponsesService } from "../protocols/responses/service.ts";
-import { messagesRoutes } from "../protocols/messages/routes.ts";
+import { ANTHROPIC_ERRORS, messagesRoutes } from "../protocols/messages/routes.ts";
 import { createSealKeys, derivedSecret } from "../protocols/shared/seal-keys.ts";
 import { modelRoutes } from "../protocols/models/routes.ts";
 import { healthRoutes } from "../ops/health.ts";
@@ -41,6 +41,9 @@ import { buildRuntime, type Runtime, type Shared } from "./runtime.ts";
 import type { ReloadResult } from "../control/admin/reload.ts";
 import { readyRoutes, type ReadinessCheck } from "../ops/ready.ts";
 import pkg from "../../package.json" with { type: "json" };
+
+/** Where Anthropic's Messages API is mounted (below): its failures answer in Anthropic's shape wherever they arise. */
+const MESSAGES_PATH = /^(?:\/api)?\/v1\/messages(?:\/|$)/;
 
 export interface AppDeps {
   logger?: Logger;
@@ -175,7 +178,7 @@ export function createApp(config: Config, deps: AppDeps = {}): Gateway {
       checkDeclaredLength(request, live.current.config.server.body_limit_bytes);
     })
 
-    .onError(errorHandler({ logger, metrics, limiter, allowed: allowedOf }))
+    .onError(errorHandler({ logger, metrics, limiter, allowed: allowedOf, dialectOf: (path) => (MESSAGES_PATH.test(path) ? ANTHROPIC_ERRORS : undefined) }))
     .use(healthRoutes())
     .use(dashboardRoutes({ config, sessions, bodyLimit, adminKey }))
     .use(readyRoutes(() => readiness, logger))

@@ -6,7 +6,8 @@ import { validationError } from "../http/validate.ts";
 import type { Limiter } from "../limits/limiter.ts";
 import type { Logger } from "../observability/log.ts";
 import type { GatewayMetrics } from "../observability/metrics.ts";
-import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf, toErrorResponse } from "../openai/errors.ts";
+import { GatewayError, invalidRequest, methodNotAllowed, routeNotFound, statusOf } from "../openai/errors.ts";
+import { OPENAI_ERRORS, type ErrorDialect } from "../pipeline/dialect.ts";
 
 /** Maps whatever reached onError to a GatewayError; anything unexpected is a bug and stays a 500. */
 function asGatewayError(code: unknown, error: unknown, request: Request, allowed: () => AllowedMethods): GatewayError | undefined {
@@ -27,6 +28,11 @@ export interface ErrorHandlerDeps {
   limiter: Limiter;
   /** The app's route table (for 405 and its Allow header), built once the app is assembled. */
   allowed: () => AllowedMethods;
+  /**
+   * The dialect of the API a path belongs to, for failures before any route's hook ran (a body declared too large, a
+   * Host not allowed, a wrong method): Anthropic's clients read only Anthropic's error shape. Undefined: OpenAI's.
+   */
+  dialectOf: (path: string) => ErrorDialect | undefined;
 }
 
 export function errorHandler(d: ErrorHandlerDeps) {
@@ -57,6 +63,6 @@ export function errorHandler(d: ErrorHandlerDeps) {
       }
       logRequest(d.logger, s, statusOf(g ?? error), { error: g ? `${g.kind}: ${g.message}` : "internal error" });
     }
-    return toErrorResponse(g ?? error, headers);
+    return (d.dialectOf(pathOf(request.url)) ?? OPENAI_ERRORS).response(g ?? error, headers);
   };
 }

@@ -6,6 +6,7 @@ import { startAnthropicUpstream, type AnthropicUpstream } from "../support/anthr
 import { startGeminiUpstream, type GeminiUpstream } from "../support/gemini-upstream.ts";
 import { startGateway, type GatewayHandle } from "../support/gateway.ts";
 import { probeHealth } from "../support/probe.ts";
+import { mutateText, mutateTree, rng, type Rng } from "../support/fuzz.ts";
 
 const KEY = "sk-test-hardening-fuzz";
 const ADMIN = "sk-admin-hardening-fuzz";
@@ -46,18 +47,6 @@ afterAll(async () => {
   await gem.stop();
 });
 
-/** xorshift32: the same seed gives the same 2,400 requests, so a failure replays. */
-function rng(seed: number) {
-  let x = seed >>> 0 || 1;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), pick: <T>(a: readonly T[]): T => a[Math.floor(next() * a.length)]! };
-}
-type R = ReturnType<typeof rng>;
 
 const tool = { type: "function", function: { name: "get_weather", description: "w", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
 const SEEDS: Record<string, unknown>[] = [
@@ -78,84 +67,17 @@ const SEEDS: Record<string, unknown>[] = [
   { messages: [{ role: "developer", content: "dev" }, { role: "user", content: "stream it" }], stream: true, stream_options: { include_usage: true }, stop: ["END"], top_p: 0.9 },
 ];
 
-function randomValue(r: R, depth = 0): unknown {
-  switch (r.int(depth > 3 ? 7 : 10)) {
-    case 0:
-      return null;
-    case 1:
-      return r.next() < 0.5;
-    case 2:
-      return r.pick([0, -1, 1.5, 1e308, -1e308, 2 ** 53 + 1, 4096, 3]);
-    case 3:
-      return r.pick(["", "user", "assistant", "tool", "function", "image_url", "text", "auto", "none", "\u0000", "\ud800", "💥".repeat(50), "<script>", "__proto__"]);
-    case 4:
-      return "x".repeat(r.pick([1, 100, 10_000, 100_000]));
-    case 5:
-      return `data:image/png;base64,${r.pick(["", "!!!", "iVBORw0KGgo="])}`;
-    case 6:
-      return r.pick(["https://example.com/a.png", "http://10.0.0.1/x", "file:///etc/passwd", "javascript:alert(1)"]);
-    case 7:
-      return Array.from({ length: r.int(4) }, () => randomValue(r, depth + 1));
-    default: {
-      const o: Record<string, unknown> = {};
-      for (let i = r.int(4); i > 0; i--) o[r.pick(["role", "content", "type", "text", "function", "name", "arguments", "__proto__", "constructor", "url", "id"])] = randomValue(r, depth + 1);
-      return o;
-    }
-  }
-}
+const VOCABULARY = {
+  fields: ["model", "n", "seed", "logit_bias", "tools", "tool_choice", "max_completion_tokens", "user", "metadata", "frequency_penalty", "unknown_field"],
+  models: ["echo", "gpt", "claude", "gemini", "gpt-9", "", "../../etc", "claude\u0000"],
+};
 
-/** Every (container, key) pair in the tree, to pick a place to mutate. */
-function places(v: unknown, out: [Record<string, unknown> | unknown[], string | number][] = []): typeof out {
-  if (Array.isArray(v)) v.forEach((x, i) => (out.push([v, i]), places(x, out)));
-  else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) (out.push([v as Record<string, unknown>, k]), places(x, out));
-  return out;
-}
-
-function mutateTree(r: R, body: Record<string, unknown>): void {
-  for (let n = 1 + r.int(3); n > 0; n--) {
-    const all = places(body);
-    const [container, key] = r.pick(all);
-    const op = r.int(6);
-    if (op === 0) {
-      if (Array.isArray(container)) container.splice(key as number, 1);
-      else delete container[key as string];
-    } else if (op === 1) (container as Record<string | number, unknown>)[key] = randomValue(r);
-    else if (op === 2) body[r.pick(["model", "n", "seed", "logit_bias", "tools", "tool_choice", "max_completion_tokens", "user", "metadata", "frequency_penalty", "unknown_field"])] = randomValue(r);
-    else if (op === 3) {
-      const v = (container as Record<string | number, unknown>)[key];
-      if (Array.isArray(v)) for (let i = r.int(40); i > 0; i--) v.push(structuredClone(v[0] ?? null));
-    } else if (op === 4) {
-      // Nesting around the depth limit (64): under it must be served or refused cleanly, over it refused.
-      let deep: unknown = "leaf";
-      for (let i = r.pick([10, 60, 70, 500]); i > 0; i--) deep = r.next() < 0.5 ? [deep] : { a: deep };
-      (container as Record<string | number, unknown>)[key] = deep;
-    } else body.model = r.pick(["echo", "gpt", "claude", "gemini", "gpt-9", "", "../../etc", "claude\u0000"]);
-  }
-}
-
-function mutateText(r: R, text: string): string {
-  switch (r.int(5)) {
-    case 0:
-      return text.slice(0, r.int(text.length));
-    case 1: {
-      const at = r.int(text.length);
-      return text.slice(0, at) + r.pick(["{", "}", '"', "\\", ",", "\u0000", "\ud800", "]]]]"]) + text.slice(at);
-    }
-    case 2:
-      return `[${text}]`;
-    case 3:
-      return text.replace(/"role"/, '"role","role"');
-    default:
-      return r.pick(["", "null", "123", '"str"', "{}", "{", "\u00ff\u00fe"]);
-  }
-}
-
-function request(r: R): { body: string; headers: Record<string, string> } {
+function request(r: Rng): { body: string; headers: Record<string, string> } {
   const body = structuredClone(r.pick(SEEDS));
   body.model = r.pick(["echo", "gpt", "claude", "gemini"]);
   let text: string;
   if (r.next() < 0.8) {
-    mutateTree(r, body);
+    mutateTree(r, body, VOCABULARY);
     text = JSON.stringify(body);
   } else text = mutateText(r, JSON.stringify(body));
   const headers: Record<string, string> = {};

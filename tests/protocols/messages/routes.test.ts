@@ -60,6 +60,25 @@ describe("routes", () => {
     const missing = await post("/v1/messages", ask("nope"));
     expect([missing.status, ((await missing.json()) as { error: { type: string } }).error.type]).toEqual([404, "not_found_error"]);
   });
+
+  test("refusals made before any route runs are in Anthropic's shape too: a wrong method, a body declared too large", async () => {
+    // Both are decided before the route's own hooks (Elysia's router; the declared length, checked on every request).
+    const get = await fetch(gw.url + "/v1/messages", { headers: { "x-api-key": KEY } });
+    expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
+    expect(((await get.json()) as { type: string; error: { type: string } }).type).toBe("error");
+    const big = JSON.stringify(ask("gpt-4o", { system: "x".repeat(10 * 1024 * 1024) }));
+    for (const path of ["/v1/messages", "/api/v1/messages/count_tokens"]) {
+      const res = await fetch(gw.url + path, { method: "POST", headers: { "x-api-key": KEY, "content-type": "application/json" }, body: big });
+      expect(res.status).toBe(413);
+      const body = (await res.json()) as { type: string; error: { type: string; message: string } };
+      expect([body.type, body.error.type]).toEqual(["error", "request_too_large"]);
+      expect(body.error.message).toContain("10485760");
+    }
+    // The same refusal on an OpenAI route stays in OpenAI's shape.
+    const chat = await fetch(gw.url + "/v1/chat/completions", { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: big });
+    expect(((await chat.json()) as { error: { code: string } }).error.code).toBe("request_too_large");
+  });
 });
 
 describe("passthrough to Anthropic", () => {

@@ -1,0 +1,196 @@
+// Hardening: the Responses and Messages front doors under the same seeded fuzz as chat. No answer may be a 5xx; every
+// refusal is in the dialect of the API called (OpenAI's error object, or Anthropic's {"type":"error"}); every stream
+// ends with its API's terminal event; /health never stalls; afterwards every model answers and no deployment is blamed.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upstream.ts";
+import { startAnthropicUpstream, type AnthropicUpstream } from "../support/anthropic-upstream.ts";
+import { startGeminiUpstream, type GeminiUpstream } from "../support/gemini-upstream.ts";
+import { startGateway, type GatewayHandle } from "../support/gateway.ts";
+import { probeHealth } from "../support/probe.ts";
+import { mutateText, mutateTree, rng, type Json, type Rng, type Vocabulary } from "../support/fuzz.ts";
+
+const KEY = "sk-test-hardening-doors";
+const ADMIN = "sk-admin-hardening-doors";
+const RUNS = 1200;
+const MODELS = ["echo", "gpt", "claude", "gemini"];
+
+let oai: OpenAIUpstream;
+let ant: AnthropicUpstream;
+let gem: GeminiUpstream;
+let gw: GatewayHandle;
+
+beforeAll(async () => {
+  [oai, ant, gem] = await Promise.all([startOpenAIUpstream(), startAnthropicUpstream(), startGeminiUpstream()]);
+  gw = await startGateway({
+    server: { admin_key: ADMIN, body_limit_bytes: 256 * 1024 },
+    providers: {
+      echo: { type: "echo" },
+      oai: { type: "openai", base_url: oai.url, api_key: oai.apiKey },
+      ant: { type: "anthropic", base_url: ant.url, api_key: ant.apiKey },
+      gem: { type: "gemini", base_url: gem.url, api_key: gem.apiKey },
+    },
+    models: [
+      { id: "echo", provider: "echo" },
+      { id: "gpt", provider: "oai", upstream_model: "gpt-4o" },
+      { id: "claude", provider: "ant", upstream_model: "claude-sonnet-4-5" },
+      { id: "gemini", provider: "gem", upstream_model: "gemini-2.0-flash" },
+    ],
+    keys: [{ name: "fuzz", key: KEY }],
+    routing: { cooldown_failures: 1 },
+  });
+});
+afterAll(async () => {
+  await gw?.stop();
+  await Promise.all([oai?.stop(), ant?.stop(), gem?.stop()]);
+});
+
+const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
+const PNG = "iVBORw0KGgo=";
+
+interface Door {
+  path: string;
+  seeds: Json[];
+  vocabulary: Vocabulary;
+  /** The headers that carry the key (Messages takes x-api-key too). */
+  auth(r: Rng): Record<string, string>;
+  /** Why a refusal's body is not this API's error shape, or undefined when it is. */
+  badError(body: unknown): string | undefined;
+  /** The events a stream may end with. */
+  terminal: RegExp;
+}
+
+const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+const bearer = (r: Rng) =>
+  r.int(10) < 7 ? `Bearer ${KEY}` : r.pick(["", "Bearer", `Basic ${KEY}`, `Bearer ${KEY} extra`, "Bearer sk-wrong", `Bearer ${"k".repeat(5000)}`]);
+
+const responses: Door = {
+  path: "/v1/responses",
+  seeds: [
+    { input: "Hello there" },
+    { instructions: "Be brief.", input: [{ role: "user", content: [{ type: "input_text", text: "Weather?" }] }], tools: [{ type: "function", name: "get_weather", description: "w", parameters: schema }], tool_choice: "auto", max_output_tokens: 50 },
+    {
+      input: [
+        { role: "user", content: "Weather in Paris?" },
+        { type: "function_call", call_id: "call_1", name: "get_weather", arguments: '{"city":"Paris"}' },
+        { type: "function_call_output", call_id: "call_1", output: "sunny" },
+      ],
+      tools: [{ type: "function", name: "get_weather", parameters: schema }],
+    },
+    { input: [{ role: "user", content: [{ type: "input_text", text: "What is this?" }, { type: "input_image", image_url: `data:image/png;base64,${PNG}` }] }], stream: true },
+    { input: "json please", text: { format: { type: "json_schema", name: "x", schema: { type: "object", properties: { a: { type: "integer" } } } } }, reasoning: { effort: "low" } },
+    { input: [{ role: "developer", content: "dev" }, { role: "user", content: "stream it" }], stream: true, store: false, temperature: 0.5 },
+  ],
+  vocabulary: {
+    fields: ["model", "input", "instructions", "tools", "tool_choice", "max_output_tokens", "previous_response_id", "store", "include", "reasoning", "text", "metadata", "conversation", "background", "unknown_field"],
+    models: [...MODELS, "gpt-9", "", "../../etc", "claude\u0000"],
+  },
+  auth: (r) => {
+    const a = bearer(r);
+    return a ? { authorization: a } : ({} as Record<string, string>);
+  },
+  badError: (body) => {
+    if (!isObj(body) || !isObj(body.error)) return "no error object";
+    if (typeof body.error.message !== "string" || !body.error.message) return "no error.message";
+    if (typeof body.error.type !== "string") return "no error.type";
+    return undefined;
+  },
+  terminal: /event: (response\.completed|response\.incomplete|response\.failed|error)\ndata: [^\n]*\n\n$/,
+};
+
+const messages: Door = {
+  path: "/v1/messages",
+  seeds: [
+    { max_tokens: 100, messages: [{ role: "user", content: "Hello there" }] },
+    { max_tokens: 50, system: "Be brief.", messages: [{ role: "user", content: [{ type: "text", text: "Weather?" }] }], tools: [{ name: "get_weather", description: "w", input_schema: schema }], tool_choice: { type: "auto" } },
+    {
+      max_tokens: 100,
+      messages: [
+        { role: "user", content: "Weather in Paris?" },
+        { role: "assistant", content: [{ type: "tool_use", id: "toolu_1", name: "get_weather", input: { city: "Paris" } }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "sunny" }] },
+      ],
+      tools: [{ name: "get_weather", input_schema: schema }],
+    },
+    { max_tokens: 100, stream: true, messages: [{ role: "user", content: [{ type: "text", text: "What is this?" }, { type: "image", source: { type: "base64", media_type: "image/png", data: PNG } }] }] },
+    { max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "think" }], stop_sequences: ["END"] },
+    { max_tokens: 100, stream: true, temperature: 0.5, metadata: { user_id: "u1" }, messages: [{ role: "user", content: "stream it" }] },
+  ],
+  vocabulary: {
+    fields: ["model", "max_tokens", "system", "tools", "tool_choice", "thinking", "stop_sequences", "metadata", "top_k", "output_config", "stream", "unknown_field"],
+    models: [...MODELS, "claude-9", "", "../../etc", "gpt\u0000"],
+  },
+  auth: (r) => {
+    if (r.int(2) === 0) {
+      const a = bearer(r);
+      return a ? { authorization: a } : ({} as Record<string, string>);
+    }
+    return { "x-api-key": r.int(10) < 7 ? KEY : r.pick(["", "sk-wrong", KEY + " ", "k".repeat(5000)]) };
+  },
+  badError: (body) => {
+    if (!isObj(body) || body.type !== "error" || !isObj(body.error)) return 'not {"type":"error","error":…}';
+    if (typeof body.error.type !== "string" || typeof body.error.message !== "string" || !body.error.message) return "no error.type or error.message";
+    return undefined;
+  },
+  terminal: /event: (message_stop|error)\ndata: [^\n]*\n\n$/,
+};
+
+function request(r: Rng, door: Door): { body: string; headers: Record<string, string> } {
+  const body = structuredClone(r.pick(door.seeds));
+  body.model = r.pick(MODELS);
+  let text: string;
+  if (r.next() < 0.8) {
+    mutateTree(r, body, door.vocabulary);
+    text = JSON.stringify(body);
+  } else text = mutateText(r, JSON.stringify(body));
+  const headers = door.auth(r);
+  headers["content-type"] = r.int(10) < 8 ? "application/json" : r.pick(["text/plain", "application/json; charset=latin1", "multipart/form-data; boundary=x"]);
+  return { body: text, headers };
+}
+
+for (const [door, seed] of [[responses, 0x5eed_0021], [messages, 0x5eed_0022]] as const) {
+  test(`${door.path}: ${RUNS} mutated requests, no 5xx, refusals in its dialect, streams ended, no stall`, async () => {
+    const r = rng(seed);
+    const probe = probeHealth(gw.url, 10);
+    const statuses = new Map<number, number>();
+    const failures: string[] = [];
+    const send = async (i: number) => {
+      const { body, headers } = request(r, door);
+      const res = await fetch(`${gw.url}${door.path}`, { method: "POST", headers, body });
+      const text = await res.text();
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      const type = res.headers.get("content-type") ?? "";
+      const why = (w: string) => failures.push(`#${i} ${res.status} ${w}: ${text.slice(0, 200)} ← ${body.slice(0, 300)}`);
+      if (res.status >= 500) why("5xx");
+      else if (res.status >= 400) {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          parsed = undefined;
+        }
+        const bad = type.includes("application/json") ? door.badError(parsed) : `content-type ${type}`;
+        if (bad) why(bad);
+      } else if (type.includes("text/event-stream")) {
+        if (!door.terminal.test(text)) why("stream without its terminal event");
+      } else if (!type.includes("application/json")) why(`content-type ${type}`);
+    };
+    for (let i = 0; i < RUNS; i += 8) await Promise.all(Array.from({ length: 8 }, (_, k) => send(i + k)));
+    const { worstMs, count } = await probe.stop();
+    console.log(`${door.path} fuzz: ${RUNS} requests, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort()))}; worst /health ${worstMs.toFixed(1)} ms over ${count} probes`);
+    expect(failures).toEqual([]);
+    expect(statuses.get(200) ?? 0).toBeGreaterThan(100);
+    expect(worstMs).toBeLessThan(100);
+    expect(gw.logs.filter((l) => l.level === "error")).toEqual([]);
+  }, 120_000);
+}
+
+test("afterwards every model answers on both doors and no deployment was blamed for the refusals", async () => {
+  for (const model of MODELS) {
+    const a = await fetch(`${gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ model, input: "still there?" }) });
+    expect(a.status).toBe(200);
+    const b = await fetch(`${gw.url}/v1/messages`, { method: "POST", headers: { "x-api-key": KEY, "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: 50, messages: [{ role: "user", content: "still there?" }] }) });
+    expect(b.status).toBe(200);
+  }
+  const health = (await (await fetch(`${gw.url}/health/providers`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { data: { id: string; state: string }[] };
+  expect(health.data.filter((d) => d.state !== "healthy")).toEqual([]);
+});
