@@ -1,47 +1,25 @@
-// Hardening: the Responses and Messages front doors under the same seeded fuzz as chat. No answer may be a 5xx; every
+// Hardening: the Responses and Messages front doors under the same seeded fuzz as chat, on every provider kind. No answer may be a 5xx; every
 // refusal is in the dialect of the API called (OpenAI's error object, or Anthropic's {"type":"error"}); every stream
 // ends with its API's terminal event; /health never stalls; afterwards every model answers and no deployment is blamed.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upstream.ts";
-import { startAnthropicUpstream, type AnthropicUpstream } from "../support/anthropic-upstream.ts";
-import { startGeminiUpstream, type GeminiUpstream } from "../support/gemini-upstream.ts";
-import { startGateway, type GatewayHandle } from "../support/gateway.ts";
+import { startFuzzTarget, type FuzzTarget } from "../support/fuzz-gateway.ts";
+import type { GatewayHandle } from "../support/gateway.ts";
 import { probeHealth } from "../support/probe.ts";
 import { mutateText, mutateTree, rng, type Json, type Rng, type Vocabulary } from "../support/fuzz.ts";
 
 const KEY = "sk-test-hardening-doors";
 const ADMIN = "sk-admin-hardening-doors";
 const RUNS = 1200;
-const MODELS = ["echo", "gpt", "claude", "gemini"];
-
-let oai: OpenAIUpstream;
-let ant: AnthropicUpstream;
-let gem: GeminiUpstream;
+let target: FuzzTarget;
 let gw: GatewayHandle;
+let MODELS: readonly string[] = [];
 
 beforeAll(async () => {
-  [oai, ant, gem] = await Promise.all([startOpenAIUpstream(), startAnthropicUpstream(), startGeminiUpstream()]);
-  gw = await startGateway({
-    server: { admin_key: ADMIN, body_limit_bytes: 256 * 1024 },
-    providers: {
-      echo: { type: "echo" },
-      oai: { type: "openai", base_url: oai.url, api_key: oai.apiKey },
-      ant: { type: "anthropic", base_url: ant.url, api_key: ant.apiKey },
-      gem: { type: "gemini", base_url: gem.url, api_key: gem.apiKey },
-    },
-    models: [
-      { id: "echo", provider: "echo" },
-      { id: "gpt", provider: "oai", upstream_model: "gpt-4o" },
-      { id: "claude", provider: "ant", upstream_model: "claude-sonnet-4-5" },
-      { id: "gemini", provider: "gem", upstream_model: "gemini-2.0-flash" },
-    ],
-    keys: [{ name: "fuzz", key: KEY }],
-    routing: { cooldown_failures: 1 },
-  });
+  target = await startFuzzTarget(KEY, ADMIN);
+  ({ gw, models: MODELS } = target);
 });
 afterAll(async () => {
-  await gw?.stop();
-  await Promise.all([oai?.stop(), ant?.stop(), gem?.stop()]);
+  await target?.stop();
 });
 
 const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
@@ -82,7 +60,7 @@ const responses: Door = {
   ],
   vocabulary: {
     fields: ["model", "input", "instructions", "tools", "tool_choice", "max_output_tokens", "previous_response_id", "store", "include", "reasoning", "text", "metadata", "conversation", "background", "unknown_field"],
-    models: [...MODELS, "gpt-9", "", "../../etc", "claude\u0000"],
+    models: ["echo", "gpt", "claude", "gemini", "bedrock-claude", "vertex-claude", "gpt-9", "", "../../etc", "claude\u0000"],
   },
   auth: (r) => {
     const a = bearer(r);
@@ -117,7 +95,7 @@ const messages: Door = {
   ],
   vocabulary: {
     fields: ["model", "max_tokens", "system", "tools", "tool_choice", "thinking", "stop_sequences", "metadata", "top_k", "output_config", "stream", "unknown_field"],
-    models: [...MODELS, "claude-9", "", "../../etc", "gpt\u0000"],
+    models: ["echo", "gpt", "claude", "gemini", "bedrock-llama", "vertex-gemini", "claude-9", "", "../../etc", "gpt\u0000"],
   },
   auth: (r) => {
     if (r.int(2) === 0) {
@@ -181,6 +159,8 @@ for (const [door, seed] of [[responses, 0x5eed_0021], [messages, 0x5eed_0022]] a
     expect(statuses.get(200) ?? 0).toBeGreaterThan(100);
     expect(worstMs).toBeLessThan(100);
     expect(gw.logs.filter((l) => l.level === "error")).toEqual([]);
+    // Valid requests went through to every kind of provider, so every translator met the mutations too.
+    for (const [kind, n] of Object.entries(target.upstreamCalls())) expect([kind, n > 10]).toEqual([kind, true]);
   }, 120_000);
 }
 
