@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import type { Browser, BrowserContext } from "playwright-core";
 import { inPage, launchBrowser, signIn, until, watchedPage, type WatchedPage } from "../support/browser.ts";
 import { post, startGateway, type GatewayHandle } from "../support/gateway.ts";
+import { eventually } from "../support/wait.ts";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -102,8 +103,8 @@ describe("sign-in", () => {
     await expect(w.page.getByRole("alert").textContent()).resolves.toBe("Incorrect admin key.");
     expect(await w.page.getByLabel("Admin key").inputValue()).toBe("");
     expect(await context.cookies()).toEqual([]);
-    // The one console line a refused sign-in causes is the browser reporting the 401 itself.
-    expect(w.problems).toHaveLength(1);
+    // The one console line a refused sign-in causes is the browser reporting the 401 itself (it may trail the alert).
+    expect(await eventually(() => w.problems.length, (n) => n >= 1, 2000)).toBe(1);
     expect(w.problems[0]).toContain("401");
     w.problems.length = 0;
   });
@@ -129,8 +130,8 @@ describe("sign-in", () => {
     await w.page.getByRole("navigation").getByRole("link", { name: "Providers" }).click();
     await w.page.getByLabel("Admin key").waitFor();
     await w.page.getByText("Your session ended. Sign in again.").waitFor();
-    // The browser reports the refused call itself.
-    expect(w.problems.length).toBeGreaterThanOrEqual(1);
+    // The browser reports the refused call itself (its console message may trail the page's notice).
+    expect(await eventually(() => w.problems.length, (n) => n >= 1, 2000)).toBeGreaterThanOrEqual(1);
     expect(w.problems.every((p) => p.includes("401"))).toBe(true);
     w.problems.length = 0;
   });
@@ -172,8 +173,9 @@ describe("Keys form", () => {
     await dialog.getByLabel("Name", { exact: true }).fill("form-check");
     await dialog.getByRole("button", { name: "Create", exact: true }).click();
     await expect(dialog.getByRole("alert").textContent()).resolves.toContain("already exists");
-    // Refused requests are reported by the browser itself (400, 400, 409): those and only those.
-    const problems = pages.flatMap((p) => p.problems);
+    // Refused requests are reported by the browser itself (400, 400, 409): those and only those. The browser's console
+    // message for the last one can arrive after the form has already shown the refusal, so wait for it.
+    const problems = await eventually(() => pages.flatMap((p) => p.problems), (ps) => ps.length >= 3, 2000);
     expect(problems.length).toBe(3);
     expect(problems.every((p) => / 40[09] /.test(p))).toBe(true);
     for (const p of pages) p.problems.length = 0;
