@@ -1,5 +1,6 @@
-// Hardening: a seeded fuzz of 2,400 mutated chat bodies and headers against every provider type (two models per cloud). No answer may be a
-// 5xx, /health may never stall past 100 ms, and afterwards the gateway serves and no deployment was put in cool-down.
+// Hardening: a seeded fuzz of 2,400 mutated chat bodies and headers against every provider type (two models per
+// cloud). No answer may be a 5xx, /health may never stall past 100 ms, and afterwards the gateway serves and no
+// deployment was put in cool-down.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { startFuzzTarget, type FuzzTarget } from "../support/fuzz-gateway.ts";
 import type { GatewayHandle } from "../support/gateway.ts";
