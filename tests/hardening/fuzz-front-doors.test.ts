@@ -6,6 +6,7 @@ import { startFuzzTarget, type FuzzTarget } from "../support/fuzz-gateway.ts";
 import type { GatewayHandle } from "../support/gateway.ts";
 import { probeHealth } from "../support/probe.ts";
 import { mutateText, mutateTree, rng, type Json, type Rng, type Vocabulary } from "../support/fuzz.ts";
+import { isObj } from "../support/fake-core.ts";
 
 const KEY = "sk-test-hardening-doors";
 const ADMIN = "sk-admin-hardening-doors";
@@ -37,7 +38,6 @@ interface Door {
   terminal: RegExp;
 }
 
-const isObj = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
 const bearer = (r: Rng) =>
   r.int(10) < 7 ? `Bearer ${KEY}` : r.pick(["", "Bearer", `Basic ${KEY}`, `Bearer ${KEY} extra`, "Bearer sk-wrong", `Bearer ${"k".repeat(5000)}`]);
 
