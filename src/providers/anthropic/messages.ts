@@ -14,6 +14,7 @@ import type {
 } from "./wire.ts";
 import { isObj, parseToolArguments } from "../shared/json.ts";
 import { parseDataUri } from "../shared/data-uri.ts";
+import { appendTurn } from "../shared/turns.ts";
 
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 /** The `format` Claude's blocks carry in `reasoning_details`, so they are told apart from other providers' reasoning. */
@@ -40,12 +41,7 @@ export function convertMessages(msgs: ChatMessage[], warn: Warn, opts: ConvertOp
   const system: AnthropicTextBlock[] = [];
   const messages: AnthropicMessage[] = [];
   let warnedName = false;
-  const push = (role: "user" | "assistant", blocks: AnthropicBlock[]) => {
-    if (blocks.length === 0) return;
-    const last = messages[messages.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
+  const push = (role: "user" | "assistant", blocks: AnthropicBlock[]) => appendTurn(messages, role, blocks);
   msgs.forEach((m, i) => {
     const at = `messages[${i}]`;
     if (m.name !== undefined && !warnedName) {

@@ -6,6 +6,7 @@ import { cacheControlOf, thinkingBlocks } from "../anthropic/messages.ts";
 import { parseToolArguments } from "../shared/json.ts";
 import { parseDataUri } from "../shared/data-uri.ts";
 import type { ContentBlock, ConverseMessage, DocumentBlock, DocumentFormat, ImageBlock, ImageFormat, SystemBlock, ToolResultContent } from "./wire.ts";
+import { appendTurn } from "../shared/turns.ts";
 
 const IMAGE_FORMATS: Record<string, ImageFormat> = { "image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg", "image/gif": "gif", "image/webp": "webp" };
 const DOCUMENT_FORMATS: Record<string, DocumentFormat> = {
@@ -45,12 +46,7 @@ export function convertMessages(msgs: ChatMessage[], warn: Warn, opts: ConvertOp
   const messages: ConverseMessage[] = [];
   const names = new Map<string, number>();
   let warnedName = false;
-  const push = (role: "user" | "assistant", blocks: ContentBlock[]) => {
-    if (blocks.length === 0) return;
-    const last = messages[messages.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else messages.push({ role, content: blocks });
-  };
+  const push = (role: "user" | "assistant", blocks: ContentBlock[]) => appendTurn(messages, role, blocks);
   msgs.forEach((m, i) => {
     const at = `messages[${i}]`;
     if (m.name !== undefined && !warnedName) {
