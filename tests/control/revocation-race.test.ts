@@ -1,25 +1,14 @@
 // Revocation is final whatever races it: DELETE against a concurrent PATCH or rotate, and concurrent rotations, on both stores.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { openStore } from "../../src/store/open.ts";
 import type { Store } from "../../src/store/store.ts";
 import { startGateway, type GatewayHandle } from "../support/gateway.ts";
-import { startPostgres, type PostgresServer } from "../support/postgres.ts";
+import { storesUnderTest } from "../support/postgres.ts";
 
 const ADMIN = "sk-admin-race-0123456789";
 const TRIALS = 30;
 
-let pg: PostgresServer;
-const dir = mkdtempSync(join(tmpdir(), "sb-race-"));
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { freshUrl } = storesUnderTest("race");
 
 for (const kind of ["sqlite", "postgres"] as const) {
   describe(`revocation races on ${kind}`, () => {
@@ -29,7 +18,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
     /** A second instance on the same store: the DELETE goes to one, the racing write to the other. */
     let g2: GatewayHandle;
     beforeAll(async () => {
-      const url = kind === "sqlite" ? `sqlite://${join(dir, "race.db")}` : await pg.createDatabase("race");
+      const url = await freshUrl(kind);
       store = await openStore(url);
       store2 = await openStore(url);
       const config = { server: { admin_key: ADMIN }, providers: { e: { type: "echo" } }, models: [{ id: "echo", provider: "e" }] };

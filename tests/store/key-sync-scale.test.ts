@@ -1,26 +1,16 @@
 // Key changes propagate incrementally: with 5,000 keys (2 KB of metadata each) a change reads its own row, never the table; /health stays fast meanwhile.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openStore } from "../../src/store/open.ts";
 import type { Store } from "../../src/store/store.ts";
 import { startGateway, type GatewayHandle } from "../support/gateway.ts";
-import { startPostgres, type PostgresServer } from "../support/postgres.ts";
+import { storesUnderTest } from "../support/postgres.ts";
 
 const ADMIN = "sk-admin-scale-0123456789";
 const KEYS = 5000;
 const META = "x".repeat(2000);
 
-let pg: PostgresServer;
-const dir = mkdtempSync(join(tmpdir(), "sb-scale-"));
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { freshUrl } = storesUnderTest("scale");
 
 /** 5,000 keys written straight into the tables (the admin API would take minutes), with the change counter moved past them. */
 async function seed(store: Store, url: string): Promise<void> {
@@ -59,7 +49,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
     let g2: GatewayHandle;
     const listed = { leader: 0, follower: 0 };
     beforeAll(async () => {
-      const url = kind === "sqlite" ? `sqlite://${join(dir, "scale.db")}` : await pg.createDatabase("scale");
+      const url = await freshUrl(kind);
       const opened = await openStore(url);
       await seed(opened, url);
       // Counts whole-table reads: one at start is expected, none per change.

@@ -1,30 +1,13 @@
 // One contract suite for the Store, run against a real SQLite file and a real PostgreSQL started here.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LATEST_VERSION } from "../../src/store/migrations/index.ts";
 import { openStore } from "../../src/store/open.ts";
 import { StoreConflict, type AuditEntry, type Store, type StoredKey, type UsageEvent } from "../../src/store/store.ts";
-import { startPostgres, type PostgresServer } from "../support/postgres.ts";
+import { storesUnderTest } from "../support/postgres.ts";
 import { LATENCY_BINS, latencyBin } from "../../src/store/series.ts";
 
-let pg: PostgresServer;
-const dir = mkdtempSync(join(tmpdir(), "sb-store-"));
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-let dbCounter = 0;
-/** A fresh, empty database of the given kind. */
-async function freshUrl(kind: "sqlite" | "postgres"): Promise<string> {
-  const n = ++dbCounter;
-  return kind === "sqlite" ? `sqlite://${join(dir, `s${n}.db`)}` : pg.createDatabase(`s${n}`);
-}
+const { freshUrl, dir } = storesUnderTest("s");
 
 const T0 = Date.UTC(2026, 10, 26, 10, 0, 0);
 const DAY = 86_400_000;

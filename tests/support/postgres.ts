@@ -1,4 +1,5 @@
 // A real, throw-away PostgreSQL cluster per test file: initdb and pg_ctl as the postgres user, on a free port, removed afterwards.
+import { afterAll, beforeAll } from "bun:test";
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -105,5 +106,40 @@ export async function startPostgres(): Promise<PostgresServer> {
       await stopServer();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+export interface StoresUnderTest {
+  /** A fresh, empty database of either kind: a new SQLite file, or a new database on the file's PostgreSQL cluster. */
+  freshUrl(kind: "sqlite" | "postgres"): Promise<string>;
+  /** The file's cluster (started before its tests). */
+  pg(): PostgresServer;
+  /** The file's temporary folder (SQLite files live here). */
+  dir: string;
+}
+
+/**
+ * For a test file whose tests run on both stores: one PostgreSQL cluster started before its tests, one temporary folder
+ * for SQLite files, both removed after. `prefix` names the folder and the databases (letters only).
+ */
+export function storesUnderTest(prefix: string): StoresUnderTest {
+  let server: PostgresServer | undefined;
+  const dir = mkdtempSync(join(tmpdir(), `sb-${prefix}-`));
+  let n = 0;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const pg = () => {
+    if (!server) throw new Error("the PostgreSQL cluster is started in beforeAll: use it from a test or a hook");
+    return server;
+  };
+  return {
+    dir,
+    pg,
+    freshUrl: async (kind) => (kind === "sqlite" ? `sqlite://${join(dir, `${prefix}${++n}.db`)}` : pg().createDatabase(`${prefix}${++n}`)),
   };
 }

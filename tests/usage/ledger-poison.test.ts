@@ -1,14 +1,11 @@
 // One bad usage event never stops the ledger: NUL in a model id, a provider's missing or garbage counts, 2^63 tokens; a refused row is dead-lettered.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createMemoryLogger } from "../../src/observability/log.ts";
 import { openStore } from "../../src/store/open.ts";
 import type { Store, UsageEvent } from "../../src/store/store.ts";
 import { createUsageWriter } from "../../src/usage/writer.ts";
 import { startGateway, post, type GatewayHandle } from "../support/gateway.ts";
-import { startPostgres, type PostgresServer } from "../support/postgres.ts";
+import { storesUnderTest } from "../support/postgres.ts";
 import { eventually } from "../support/wait.ts";
 
 /**
@@ -40,25 +37,19 @@ const KEY_A = "sk-ledger-poison-a-0001";
 const KEY_B = "sk-ledger-poison-b-0002";
 const MODELS = ["no-completion", "string-completion", "huge-completion", "negative-prompt", "normal"];
 
-let pg: PostgresServer;
+const { freshUrl } = storesUnderTest("poison");
 let up: ReturnType<typeof startGarbageUsageUpstream>;
-const dir = mkdtempSync(join(tmpdir(), "sb-poison-"));
-beforeAll(async () => {
-  pg = await startPostgres();
+beforeAll(() => {
   up = startGarbageUsageUpstream();
-}, 60_000);
-afterAll(async () => {
-  up?.stop();
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
+afterAll(() => up?.stop());
 
 for (const kind of ["sqlite", "postgres"] as const) {
   describe(`the ledger on ${kind}`, () => {
     let store: Store;
     let g: GatewayHandle;
     beforeAll(async () => {
-      store = await openStore(kind === "sqlite" ? `sqlite://${join(dir, "p.db")}` : await pg.createDatabase("poison"));
+      store = await openStore(await freshUrl(kind));
       g = await startGateway(
         {
           providers: { up: { type: "openai", base_url: up.url, api_key: "sk-up" } },
@@ -131,7 +122,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
 }
 
 test("postgres: a daily total driven past BIGINT refuses its rows for real; they are dead-lettered and counted in /metrics, every other key's events are written", async () => {
-  const store = await openStore(await pg.createDatabase("overflow"));
+  const store = await openStore(await freshUrl("postgres"));
   const g = await startGateway({ providers: { e: { type: "echo" } }, models: [{ id: "echo", provider: "e" }], keys: [{ name: "o", key: "sk-overflow-0001" }] }, { store });
   try {
     const w = g.gateway.control!.writer;

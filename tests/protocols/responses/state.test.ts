@@ -1,11 +1,8 @@
 // Saved responses in a real SQLite file and a real PostgreSQL: chains, ownership, references, sealing secret, pruning.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { openStore } from "../../../src/store/open.ts";
 import type { Store } from "../../../src/store/store.ts";
-import { startPostgres, type PostgresServer } from "../../support/postgres.ts";
+import { storesUnderTest } from "../../support/postgres.ts";
 import { parseResponsesRequest } from "../../../src/protocols/responses/validate.ts";
 import { createOutputBuilder } from "../../../src/protocols/responses/output.ts";
 import { lookupResponse, nativeRow, responseRow, restore, SEAL_PURPOSE, startResponsePruner, storedState } from "../../../src/protocols/responses/state.ts";
@@ -18,18 +15,8 @@ import { thrown } from "../../support/fixtures.ts";
 /** The deployment's reasoning sealer: the configured secret, else the store's. */
 const loadSealer = (configured: string | undefined, store: Store) => createSealKeys({ configured, store, fallback: () => "unused-fallback-secret-0123456789" }).sealer(SEAL_PURPOSE);
 
-let pg: PostgresServer;
-const dir = mkdtempSync(join(tmpdir(), "sb-responses-"));
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const { freshUrl } = storesUnderTest("r");
 
-let n = 0;
-const freshUrl = async (kind: "sqlite" | "postgres") => (kind === "sqlite" ? `sqlite://${join(dir, `r${++n}.db`)}` : pg.createDatabase(`r${++n}`));
 
 const chunk = (delta: object, finish: string | null = null): ChatCompletionChunk => ({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] }) as ChatCompletionChunk;
 const SIGNED = [{ type: "reasoning.text" as const, text: "hmm", signature: "SIG/abc+==", format: "anthropic-claude-v1" }];
