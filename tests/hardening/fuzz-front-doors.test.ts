@@ -1,9 +1,8 @@
 // Hardening: the Responses and Messages front doors under the same seeded fuzz as chat, on every provider kind. No answer may be a 5xx; every
 // refusal is in the dialect of the API called (OpenAI's error object, or Anthropic's {"type":"error"}); every stream
 // ends with its API's terminal event; /health never stalls; afterwards every model answers and no deployment is blamed.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startFuzzTarget, type FuzzTarget } from "../support/fuzz-gateway.ts";
-import type { GatewayHandle } from "../support/gateway.ts";
+import { expect, test } from "bun:test";
+import { FUZZ_MODELS, fuzzTargetForFile } from "../support/fuzz-gateway.ts";
 import { probeHealth } from "../support/probe.ts";
 import { mutateText, mutateTree, rng, type Json, type Rng, type Vocabulary } from "../support/fuzz.ts";
 import { isObj } from "../support/fake-core.ts";
@@ -11,17 +10,7 @@ import { isObj } from "../support/fake-core.ts";
 const KEY = "sk-test-hardening-doors";
 const ADMIN = "sk-admin-hardening-doors";
 const RUNS = 1200;
-let target: FuzzTarget;
-let gw: GatewayHandle;
-let MODELS: readonly string[] = [];
-
-beforeAll(async () => {
-  target = await startFuzzTarget(KEY, ADMIN);
-  ({ gw, models: MODELS } = target);
-});
-afterAll(async () => {
-  await target?.stop();
-});
+const target = fuzzTargetForFile(KEY, ADMIN);
 
 const schema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] };
 const PNG = "iVBORw0KGgo=";
@@ -114,7 +103,7 @@ const messages: Door = {
 
 function request(r: Rng, door: Door): { body: string; headers: Record<string, string> } {
   const body = structuredClone(r.pick(door.seeds));
-  body.model = r.pick(MODELS);
+  body.model = r.pick(FUZZ_MODELS);
   let text: string;
   if (r.next() < 0.8) {
     mutateTree(r, body, door.vocabulary);
@@ -128,12 +117,12 @@ function request(r: Rng, door: Door): { body: string; headers: Record<string, st
 for (const [door, seed] of [[responses, 0x5eed_0021], [messages, 0x5eed_0022]] as const) {
   test(`${door.path}: ${RUNS} mutated requests, no 5xx, refusals in its dialect, streams ended, no stall`, async () => {
     const r = rng(seed);
-    const probe = probeHealth(gw.url, 10);
+    const probe = probeHealth(target.gw.url, 10);
     const statuses = new Map<number, number>();
     const failures: string[] = [];
     const send = async (i: number) => {
       const { body, headers } = request(r, door);
-      const res = await fetch(`${gw.url}${door.path}`, { method: "POST", headers, body });
+      const res = await fetch(`${target.gw.url}${door.path}`, { method: "POST", headers, body });
       const text = await res.text();
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       const type = res.headers.get("content-type") ?? "";
@@ -158,19 +147,19 @@ for (const [door, seed] of [[responses, 0x5eed_0021], [messages, 0x5eed_0022]] a
     expect(failures).toEqual([]);
     expect(statuses.get(200) ?? 0).toBeGreaterThan(100);
     expect(worstMs).toBeLessThan(100);
-    expect(gw.logs.filter((l) => l.level === "error")).toEqual([]);
+    expect(target.gw.logs.filter((l) => l.level === "error")).toEqual([]);
     // Valid requests went through to every kind of provider, so every translator met the mutations too.
     for (const [kind, n] of Object.entries(target.upstreamCalls())) expect([kind, n > 10]).toEqual([kind, true]);
   }, 120_000);
 }
 
 test("afterwards every model answers on both doors and no deployment was blamed for the refusals", async () => {
-  for (const model of MODELS) {
-    const a = await fetch(`${gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ model, input: "still there?" }) });
+  for (const model of FUZZ_MODELS) {
+    const a = await fetch(`${target.gw.url}/v1/responses`, { method: "POST", headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" }, body: JSON.stringify({ model, input: "still there?" }) });
     expect(a.status).toBe(200);
-    const b = await fetch(`${gw.url}/v1/messages`, { method: "POST", headers: { "x-api-key": KEY, "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: 50, messages: [{ role: "user", content: "still there?" }] }) });
+    const b = await fetch(`${target.gw.url}/v1/messages`, { method: "POST", headers: { "x-api-key": KEY, "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: 50, messages: [{ role: "user", content: "still there?" }] }) });
     expect(b.status).toBe(200);
   }
-  const health = (await (await fetch(`${gw.url}/health/providers`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { data: { id: string; state: string }[] };
+  const health = (await (await fetch(`${target.gw.url}/health/providers`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { data: { id: string; state: string }[] };
   expect(health.data.filter((d) => d.state !== "healthy")).toEqual([]);
 });

@@ -1,9 +1,8 @@
 // Hardening: a seeded fuzz of 2,400 mutated chat bodies and headers against every provider type (two models per
 // cloud). No answer may be a 5xx, /health may never stall past 100 ms, and afterwards the gateway serves and no
 // deployment was put in cool-down.
-import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startFuzzTarget, type FuzzTarget } from "../support/fuzz-gateway.ts";
-import type { GatewayHandle } from "../support/gateway.ts";
+import { expect, test } from "bun:test";
+import { FUZZ_MODELS, fuzzTargetForFile } from "../support/fuzz-gateway.ts";
 import { probeHealth } from "../support/probe.ts";
 import { mutateText, mutateTree, rng, type Rng } from "../support/fuzz.ts";
 
@@ -12,17 +11,7 @@ const ADMIN = "sk-admin-hardening-fuzz";
 const SEED = 0x5eed_2026;
 const RUNS = 2400;
 
-let target: FuzzTarget;
-let gw: GatewayHandle;
-let MODELS: readonly string[] = [];
-
-beforeAll(async () => {
-  target = await startFuzzTarget(KEY, ADMIN);
-  ({ gw, models: MODELS } = target);
-});
-afterAll(async () => {
-  await target?.stop();
-});
+const target = fuzzTargetForFile(KEY, ADMIN);
 
 const tool = { type: "function", function: { name: "get_weather", description: "w", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } } };
 const SEEDS: Record<string, unknown>[] = [
@@ -50,7 +39,7 @@ const VOCABULARY = {
 
 function request(r: Rng): { body: string; headers: Record<string, string> } {
   const body = structuredClone(r.pick(SEEDS));
-  body.model = r.pick(MODELS);
+  body.model = r.pick(FUZZ_MODELS);
   let text: string;
   if (r.next() < 0.8) {
     mutateTree(r, body, VOCABULARY);
@@ -67,14 +56,14 @@ function request(r: Rng): { body: string; headers: Record<string, string> } {
 
 test(`${RUNS} mutated requests: no 5xx, no stall, still healthy`, async () => {
   const r = rng(SEED);
-  const probe = probeHealth(gw.url, 10);
+  const probe = probeHealth(target.gw.url, 10);
   const statuses = new Map<number, number>();
   const failures: string[] = [];
   let slowest = 0;
   const send = async (i: number) => {
     const { body, headers } = request(r);
     const t0 = performance.now();
-    const res = await fetch(`${gw.baseURL}/chat/completions`, { method: "POST", headers, body });
+    const res = await fetch(`${target.gw.baseURL}/chat/completions`, { method: "POST", headers, body });
     const text = await res.text();
     slowest = Math.max(slowest, performance.now() - t0);
     statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
@@ -89,19 +78,19 @@ test(`${RUNS} mutated requests: no 5xx, no stall, still healthy`, async () => {
   expect(failures).toEqual([]);
   expect(statuses.get(200) ?? 0).toBeGreaterThan(100);
   expect(worstMs).toBeLessThan(100);
-  expect(gw.logs.filter((l) => l.level === "error")).toEqual([]);
+  expect(target.gw.logs.filter((l) => l.level === "error")).toEqual([]);
   // Valid requests went through to every kind of provider, so every translator met the mutations too.
   for (const [kind, n] of Object.entries(target.upstreamCalls())) expect([kind, n > 10]).toEqual([kind, true]);
 
   // Afterwards: every model still answers, and no deployment was blamed for the gateway's refusals.
-  for (const model of MODELS) {
-    const res = await fetch(`${gw.baseURL}/chat/completions`, {
+  for (const model of FUZZ_MODELS) {
+    const res = await fetch(`${target.gw.baseURL}/chat/completions`, {
       method: "POST",
       headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
       body: JSON.stringify({ model, messages: [{ role: "user", content: "still there?" }] }),
     });
     expect(res.status).toBe(200);
   }
-  const health = (await (await fetch(`${gw.url}/health/providers`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { data: { id: string; state: string }[] };
+  const health = (await (await fetch(`${target.gw.url}/health/providers`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()) as { data: { id: string; state: string }[] };
   expect(health.data.filter((d) => d.state !== "healthy")).toEqual([]);
 }, 120_000);

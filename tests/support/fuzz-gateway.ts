@@ -1,4 +1,5 @@
 // The gateway the fuzz tests attack: one model per provider kind (and two per cloud), each behind its fake provider.
+import { afterAll, beforeAll } from "bun:test";
 import { startGateway, type GatewayHandle } from "./gateway.ts";
 import { startOpenAIUpstream } from "./openai-upstream.ts";
 import { startAnthropicUpstream } from "./anthropic-upstream.ts";
@@ -6,16 +7,37 @@ import { startGeminiUpstream } from "./gemini-upstream.ts";
 import { startBedrockUpstream } from "./bedrock-upstream.ts";
 import { startVertexUpstream } from "./vertex-upstream.ts";
 
+/** The public model ids, one or two per provider kind. */
+export const FUZZ_MODELS = ["echo", "gpt", "claude", "gemini", "bedrock-claude", "bedrock-llama", "vertex-gemini", "vertex-claude"] as const;
+
 export interface FuzzTarget {
-  gw: GatewayHandle;
-  /** The public model ids, one or two per provider kind. */
-  models: readonly string[];
+  readonly gw: GatewayHandle;
   /** Requests each fake provider has received so far: the fuzz must reach every kind, not only the gateway's checks. */
   upstreamCalls(): Record<string, number>;
-  stop(): Promise<void>;
 }
 
-export async function startFuzzTarget(key: string, adminKey: string): Promise<FuzzTarget> {
+/** The target, started before the file's tests and stopped after them. */
+export function fuzzTargetForFile(key: string, adminKey: string): FuzzTarget {
+  let t: (FuzzTarget & { stop(): Promise<void> }) | undefined;
+  beforeAll(async () => {
+    t = await startFuzzTarget(key, adminKey);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+  const started = () => {
+    if (!t) throw new Error("the fuzz target is started in beforeAll: use it from a test");
+    return t;
+  };
+  return {
+    get gw() {
+      return started().gw;
+    },
+    upstreamCalls: () => started().upstreamCalls(),
+  };
+}
+
+async function startFuzzTarget(key: string, adminKey: string): Promise<FuzzTarget & { stop(): Promise<void> }> {
   const [oai, ant, gem, bed, ver] = await Promise.all([startOpenAIUpstream(), startAnthropicUpstream(), startGeminiUpstream(), startBedrockUpstream(), startVertexUpstream()]);
   const gw = await startGateway({
     server: { admin_key: adminKey, body_limit_bytes: 256 * 1024 },
@@ -42,7 +64,6 @@ export async function startFuzzTarget(key: string, adminKey: string): Promise<Fu
   });
   return {
     gw,
-    models: ["echo", "gpt", "claude", "gemini", "bedrock-claude", "bedrock-llama", "vertex-gemini", "vertex-claude"],
     upstreamCalls: () => ({ openai: oai.calls.length, anthropic: ant.calls.length, gemini: gem.calls.length, bedrock: bed.calls.length, vertex: ver.calls.length }),
     async stop() {
       await gw.stop();
