@@ -7,6 +7,7 @@ import { startOpenAIUpstream, type OpenAIUpstream } from "../support/openai-upst
 import { startGateway, post, type GatewayHandle } from "../support/gateway.ts";
 import { dataPayloads } from "../support/stream-invariants.ts";
 import { isPrivateAddress } from "../../src/providers/image-fetch.ts";
+import { apiError } from "../support/fixtures.ts";
 
 const KEY = "sk-test-legacy-images";
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
@@ -134,7 +135,6 @@ describe("legacy functions / function_call / role function", () => {
 
 describe("image fetch (opt-in)", () => {
   const ask = (model: string, url: string) => client.chat.completions.create({ model, messages: [{ role: "user", content: [{ type: "text", text: "what?" }, { type: "image_url", image_url: { url } }] }] });
-  const fails = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
 
   test("off by default: the http:// URL goes to the provider as a URL", async () => {
     await ask("claude", `${imageUrl}/cat.png`);
@@ -151,7 +151,7 @@ describe("image fetch (opt-in)", () => {
 
   test("SSRF: a private address is refused unless allowed; nothing reaches the provider", async () => {
     const before = an.calls.length;
-    const e = await fails(ask("claude-guarded", `${imageUrl}/cat.png`));
+    const e = await apiError(ask("claude-guarded", `${imageUrl}/cat.png`));
     expect(e.status).toBe(400);
     expect(e.param).toBe("messages[0].content[1].image_url.url");
     expect(e.message).toContain("private or local address");
@@ -160,7 +160,7 @@ describe("image fetch (opt-in)", () => {
 
   test("limits: too large, too slow, not an image, not found — each a 400 naming the part", async () => {
     for (const [path, words] of [["/big.png", "larger than"], ["/slow.png", "longer than 400 ms"], ["/page.html", "not an image"], ["/missing.png", "status 404"]] as const) {
-      const e = await fails(ask("claude-fetch", `${imageUrl}${path}`));
+      const e = await apiError(ask("claude-fetch", `${imageUrl}${path}`));
       expect(e.status).toBe(400);
       expect(e.param).toBe("messages[0].content[1].image_url.url");
       expect(e.message).toContain(words);

@@ -1,6 +1,7 @@
-// Helpers shared by the translator and fixture-server tests: recorded events, and the GatewayError a call throws.
+// Helpers shared by the translator and fixture-server tests: recorded events, and the error a call throws or rejects with.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import type OpenAI from "openai";
 import { GatewayError } from "../../src/openai/errors.ts";
 
 /** The events of a recorded stream under tests/fixtures/<provider>/ (`*.chunks.txt`: one JSON event per line). */
@@ -21,3 +22,12 @@ export function thrown(fn: () => unknown): GatewayError {
   }
   throw new Error("expected a GatewayError");
 }
+
+/** The OpenAI SDK's error a call rejected with; fails the test when the call succeeded. */
+export const apiError = (p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> =>
+  p.then(
+    () => {
+      throw new Error("expected an error");
+    },
+    (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+  );

@@ -2,6 +2,18 @@
 import { expect } from "bun:test";
 import type { ChatCompletionChunk } from "../../src/openai/schemas.ts";
 
+/** A streamed chat completion through the gateway, answered 200 as server-sent events: its `data:` payloads. */
+export async function chatStreamPayloads(baseURL: string, key: string, body: object): Promise<string[]> {
+  const res = await fetch(`${baseURL}/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+    body: JSON.stringify({ stream: true, ...body }),
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toContain("text/event-stream");
+  return dataPayloads(await res.text());
+}
+
 /** Splits raw SSE text into `data:` payloads (the test-side view of what a client receives). */
 export function dataPayloads(sse: string): string[] {
   return sse

@@ -9,6 +9,7 @@ import { startAnthropicUpstream, type AnthropicUpstream } from "../../support/an
 import { startGateway, post, type GatewayHandle } from "../../support/gateway.ts";
 import { vectorFor } from "../../support/embeddings-wire.ts";
 import { float32Base64 } from "../../../src/providers/gemini/embeddings.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY = "sk-test-embeddings-1";
 const NARROW = "sk-test-embeddings-narrow";
@@ -117,11 +118,9 @@ describe("embeddings: Gemini batchEmbedContents", () => {
 });
 
 describe("embeddings: refusals and limits, like chat", () => {
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
-
   test("Anthropic has no embeddings API: a clear 400, nothing sent", async () => {
     const before = an.calls.length;
-    const e = await failure(client.embeddings.create({ model: "claude", input: "x" }));
+    const e = await apiError(client.embeddings.create({ model: "claude", input: "x" }));
     expect(e.status).toBe(400);
     expect(e.message).toContain("does not support embeddings");
     expect(an.calls.length).toBe(before);

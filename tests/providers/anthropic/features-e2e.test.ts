@@ -6,6 +6,7 @@ import { z } from "zod";
 import { startAnthropicUpstream, text, toolUse, type AnthropicUpstream } from "../../support/anthropic-upstream.ts";
 import { startGateway, post, type GatewayHandle } from "../../support/gateway.ts";
 import { assemble, dataPayloads, expectValidStream } from "../../support/stream-invariants.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY = "sk-test-claude-features";
 let up: AnthropicUpstream;
@@ -13,7 +14,6 @@ let gw: GatewayHandle;
 let client: OpenAI;
 type Body = Record<string, unknown> & { messages: { role: string; content: Record<string, unknown>[] }[]; tools?: Record<string, unknown>[]; system?: Record<string, unknown>[] };
 const lastBody = () => up.calls.at(-1)!.body as Body;
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
 
 const Weather = z.object({ city: z.string(), temperature: z.number(), conditions: z.enum(["sunny", "rainy"]) });
 const weatherFormat = zodResponseFormat(Weather, "weather");
@@ -111,10 +111,10 @@ describe("structured outputs on Claude", () => {
   test("a schema Claude cannot honour is a 400, never a silent drop", async () => {
     const before = up.calls.length;
     const recursive = { type: "object", properties: { child: { $ref: "#/$defs/node" } }, $defs: { node: { type: "object", properties: { child: { $ref: "#/$defs/node" } } } } };
-    const e1 = await failure(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "tree", schema: recursive } } }));
+    const e1 = await apiError(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "tree", schema: recursive } } }));
     expect(e1.status).toBe(400);
     expect(e1.param).toBe("response_format.json_schema.schema");
-    const e2 = await failure(client.chat.completions.create({ model: "sonnet-35", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "list", schema: { type: "array", items: { type: "string" } } } } }));
+    const e2 = await apiError(client.chat.completions.create({ model: "sonnet-35", messages: [{ role: "user", content: "x" }], response_format: { type: "json_schema", json_schema: { name: "list", schema: { type: "array", items: { type: "string" } } } } }));
     expect(e2.status).toBe(400);
     expect(up.calls.length).toBe(before);
   });
@@ -211,10 +211,10 @@ describe("documents, audio and unknown parts on Claude", () => {
 
   test("audio, a file_id and unknown part types are 400s naming the part; nothing is sent", async () => {
     const before = up.calls.length;
-    const audio = await failure(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] }] }));
+    const audio = await apiError(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: [{ type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } }] }] }));
     expect(audio.status).toBe(400);
     expect(audio.param).toBe("messages[0].content[0].type");
-    const fileId = await failure(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] }));
+    const fileId = await apiError(client.chat.completions.create({ model: "sonnet-45", messages: [{ role: "user", content: [{ type: "file", file: { file_id: "file-abc" } }] }] }));
     expect(fileId.param).toBe("messages[0].content[0].file.file_data");
     const res = await post(`${gw.baseURL}/chat/completions`, { model: "sonnet-45", messages: [{ role: "user", content: [{ type: "video_url", video_url: { url: "https://x/v.mp4" } }] }] }, KEY);
     expect(res.status).toBe(400);

@@ -7,9 +7,10 @@ import OpenAI from "openai";
 import { startBedrockUpstream, type BedrockUpstream } from "../../support/bedrock-upstream.ts";
 import { startOpenAIUpstream, type OpenAIUpstream } from "../../support/openai-upstream.ts";
 import { post, startGateway, type GatewayHandle } from "../../support/gateway.ts";
-import { assemble, dataPayloads, expectValidStream } from "../../support/stream-invariants.ts";
+import { assemble, chatStreamPayloads, expectValidStream } from "../../support/stream-invariants.ts";
 import { openStore } from "../../../src/store/open.ts";
 import type { Store } from "../../../src/store/store.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY = "sk-test-bedrock-e2e-1";
 const ADMIN = "sk-test-bedrock-admin-1";
@@ -88,12 +89,7 @@ afterAll(async () => {
 
 type Obj = Record<string, any>;
 const lastCall = () => up.calls.at(-1)!;
-const rawStream = async (body: object) => {
-  const res = await post(`${gw.baseURL}/chat/completions`, { stream: true, ...body }, KEY);
-  expect(res.status).toBe(200);
-  return dataPayloads(await res.text());
-};
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+const rawStream = (body: object) => chatStreamPayloads(gw.baseURL, KEY, body);
 
 describe("chat through Converse", () => {
   test("JSON: the answer, usage (cache reads counted in the prompt), the model id asked for, the path escaped", async () => {
@@ -147,7 +143,7 @@ describe("chat through Converse", () => {
 
   test("an http image URL without image_fetch is a 400 naming the part, and nothing is sent", async () => {
     const before = up.calls.length;
-    const e = await failure(client.chat.completions.create({ model: "claude-bedrock", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.png" } }] }] }));
+    const e = await apiError(client.chat.completions.create({ model: "claude-bedrock", messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/cat.png" } }] }] }));
     expect(e.status).toBe(400);
     expect(e.param).toBe("messages[0].content[0].image_url.url");
     expect(up.calls.length).toBe(before);
@@ -255,7 +251,7 @@ describe("errors", () => {
   });
 
   test("ValidationException → 400 with Bedrock's message", async () => {
-    const e = await failure(client.chat.completions.create({ model: "validation", messages: [{ role: "user", content: "hi" }] }));
+    const e = await apiError(client.chat.completions.create({ model: "validation", messages: [{ role: "user", content: "hi" }] }));
     expect(e.status).toBe(400);
     expect(e.message).toContain("The provided model identifier is invalid.");
   });
@@ -316,7 +312,7 @@ describe("embeddings", () => {
   });
 
   test("a chat model is a clear 400 naming the model", async () => {
-    const e = await failure(client.embeddings.create({ model: "claude-bedrock", input: "x" }));
+    const e = await apiError(client.embeddings.create({ model: "claude-bedrock", input: "x" }));
     expect(e.status).toBe(400);
     expect(e.message).toContain(CLAUDE);
   });

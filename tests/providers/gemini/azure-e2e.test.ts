@@ -5,11 +5,12 @@ import OpenAI, { AzureOpenAI } from "openai";
 import { startGeminiUpstream, type GeminiUpstream } from "../../support/gemini-upstream.ts";
 import { CONTENT_FILTER_MESSAGE, startAzureUpstream, type AzureUpstream } from "../../support/azure-upstream.ts";
 import { startGateway, type GatewayHandle } from "../../support/gateway.ts";
-import { assemble, dataPayloads, expectValidStream } from "../../support/stream-invariants.ts";
+import { assemble, chatStreamPayloads, expectValidStream } from "../../support/stream-invariants.ts";
 import { SKIP_SIGNATURE } from "../../../src/providers/gemini/request.ts";
 import { azureChatUrl, createAzureProvider } from "../../../src/providers/azure/provider.ts";
 import { promptFilterPreambleDropper } from "../../../src/providers/azure/preamble.ts";
 import { passthroughStream } from "../../../src/providers/openai/passthrough.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY = "sk-test-gemini-azure-1";
 let gup: GeminiUpstream;
@@ -67,17 +68,7 @@ afterAll(async () => {
   await aup?.stop();
 });
 
-const rawStream = async (body: object) => {
-  const res = await fetch(`${gw.baseURL}/chat/completions`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
-    body: JSON.stringify({ stream: true, ...body }),
-  });
-  expect(res.status).toBe(200);
-  expect(res.headers.get("content-type")).toContain("text/event-stream");
-  return dataPayloads(await res.text());
-};
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+const rawStream = (body: object) => chatStreamPayloads(gw.baseURL, KEY, body);
 
 describe("gemini through the gateway", () => {
   test("create: system prompt, text, usage, model id; the Gemini key goes upstream, the client's never does", async () => {
@@ -178,15 +169,15 @@ describe("gemini through the gateway", () => {
   });
 
   test("errors: 400 passes Google's message; 404; 429 with Retry-After from RetryInfo; 503 → 502; bad key → 502 without Google's words", async () => {
-    const bad = await failure(client.chat.completions.create({ model: "gemini-400", messages: [{ role: "user", content: "x" }] }));
+    const bad = await apiError(client.chat.completions.create({ model: "gemini-400", messages: [{ role: "user", content: "x" }] }));
     expect(bad.status).toBe(400);
     expect(bad.message).toContain("Unknown name");
-    expect((await failure(client.chat.completions.create({ model: "gemini-missing", messages: [{ role: "user", content: "x" }] }))).status).toBe(404);
-    const limited = await failure(client.chat.completions.create({ model: "gemini-429", messages: [{ role: "user", content: "x" }] }));
+    expect((await apiError(client.chat.completions.create({ model: "gemini-missing", messages: [{ role: "user", content: "x" }] }))).status).toBe(404);
+    const limited = await apiError(client.chat.completions.create({ model: "gemini-429", messages: [{ role: "user", content: "x" }] }));
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect(limited.headers?.get("retry-after")).toBe("27");
-    expect((await failure(client.chat.completions.create({ model: "gemini-503", messages: [{ role: "user", content: "x" }] }))).status).toBe(502);
-    const key = await failure(client.chat.completions.create({ model: "gemini-badkey", messages: [{ role: "user", content: "x" }] }));
+    expect((await apiError(client.chat.completions.create({ model: "gemini-503", messages: [{ role: "user", content: "x" }] }))).status).toBe(502);
+    const key = await apiError(client.chat.completions.create({ model: "gemini-badkey", messages: [{ role: "user", content: "x" }] }));
     expect(key.status).toBe(502);
     expect(JSON.stringify(key.error)).not.toContain("API key not valid");
     expect(JSON.stringify(gw.logs)).not.toContain(gup.apiKey);
@@ -195,7 +186,7 @@ describe("gemini through the gateway", () => {
 
   test("a 400 for a request Gemini cannot take never reaches Gemini (bad tool arguments)", async () => {
     const before = gup.calls.length;
-    const args = await failure(
+    const args = await apiError(
       client.chat.completions.create({
         model: "gemini-2.0-flash",
         messages: [{ role: "user", content: "x" }, { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{oops" } }] }, { role: "tool", tool_call_id: "c1", content: "r" }],
@@ -281,7 +272,7 @@ describe("azure through the gateway", () => {
   });
 
   test("content filter: the 400 passes through with its message and code; a filtered answer keeps content_filter", async () => {
-    const e = await failure(client.chat.completions.create({ model: "azure-filtered-prompt", messages: [{ role: "user", content: "x" }] }));
+    const e = await apiError(client.chat.completions.create({ model: "azure-filtered-prompt", messages: [{ role: "user", content: "x" }] }));
     expect(e.status).toBe(400);
     expect(e.code).toBe("content_filter");
     expect(e.param).toBe("prompt");
@@ -293,13 +284,13 @@ describe("azure through the gateway", () => {
   });
 
   test("errors: 429 with Retry-After, missing deployment 404, bad key 502 without Azure's words", async () => {
-    const limited = await failure(client.chat.completions.create({ model: "azure-429", messages: [{ role: "user", content: "x" }] }));
+    const limited = await apiError(client.chat.completions.create({ model: "azure-429", messages: [{ role: "user", content: "x" }] }));
     expect(limited.status).toBe(429);
     expect(limited.headers?.get("retry-after")).toBe("6");
-    const missing = await failure(client.chat.completions.create({ model: "azure-missing", messages: [{ role: "user", content: "x" }] }));
+    const missing = await apiError(client.chat.completions.create({ model: "azure-missing", messages: [{ role: "user", content: "x" }] }));
     expect(missing.status).toBe(404);
     expect(missing.code).toBe("DeploymentNotFound");
-    const key = await failure(client.chat.completions.create({ model: "azure-badkey", messages: [{ role: "user", content: "x" }] }));
+    const key = await apiError(client.chat.completions.create({ model: "azure-badkey", messages: [{ role: "user", content: "x" }] }));
     expect(key.status).toBe(502);
     expect(JSON.stringify(key.error)).not.toContain("subscription key");
     expect(JSON.stringify(gw.logs)).not.toContain(aup.apiKey);

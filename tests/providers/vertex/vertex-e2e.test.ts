@@ -6,9 +6,10 @@ import { join } from "node:path";
 import OpenAI from "openai";
 import { startVertexUpstream, type VertexUpstream } from "../../support/vertex-upstream.ts";
 import { post, startGateway, type GatewayHandle } from "../../support/gateway.ts";
-import { assemble, dataPayloads, expectValidStream } from "../../support/stream-invariants.ts";
+import { assemble, chatStreamPayloads, expectValidStream } from "../../support/stream-invariants.ts";
 import { openStore } from "../../../src/store/open.ts";
 import type { Store } from "../../../src/store/store.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY = "sk-test-vertex-e2e-01";
 const ADMIN = "sk-test-vertex-admin-1";
@@ -54,12 +55,7 @@ afterAll(async () => {
 });
 
 const lastCall = () => up.calls.at(-1)!;
-const rawStream = async (body: object) => {
-  const res = await post(`${gw.baseURL}/chat/completions`, { stream: true, ...body }, KEY);
-  expect(res.status).toBe(200);
-  return dataPayloads(await res.text());
-};
-const failure = (p: Promise<unknown>) => p.then(() => { throw new Error("expected an error"); }, (e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+const rawStream = (body: object) => chatStreamPayloads(gw.baseURL, KEY, body);
 
 describe("Gemini on Vertex", () => {
   test("JSON with a system prompt: publishers/google/models/{m}:generateContent under the project and location", async () => {
@@ -152,7 +148,7 @@ describe("embeddings", () => {
   });
 
   test("a chat model is a clear 400 naming the model", async () => {
-    const e = await failure(client.embeddings.create({ model: "claude-vertex", input: "x" }));
+    const e = await apiError(client.embeddings.create({ model: "claude-vertex", input: "x" }));
     expect(e.status).toBe(400);
     expect(e.message).toContain("claude-sonnet-4-5@20250929");
   });
