@@ -4,19 +4,12 @@ import OpenAI from "openai";
 import { KEY_A, KEY_B, startResponsesWorld, type ResponsesWorld } from "./gateway-setup.ts";
 import { eventually } from "../../support/wait.ts";
 import { checkResponseEvents } from "../../support/responses-invariants.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY_BUDGET = "sk-responses-native-budget-9";
 let w: ResponsesWorld;
 let a: OpenAI;
 let b: OpenAI;
-const failure = async (p: PromiseLike<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error("expected a failure");
-};
 
 beforeAll(async () => {
   // Azure is served by the same fake (its /openai/v1/responses surface, api-key auth).
@@ -93,18 +86,18 @@ describe("native passthrough", () => {
     expect(w.openai.calls.at(-1)!.body.previous_response_id).toBe(r1.id);
     expect(r2.previous_response_id).toBe(r1.id);
     const calls = w.openai.calls.length;
-    expect(await failure(b.responses.create({ model: "gpt", input: "steal", previous_response_id: r1.id }))).toMatchObject({ status: 400, code: "previous_response_not_found" });
-    expect(await failure(b.responses.retrieve(r1.id))).toMatchObject({ status: 404 });
+    expect(await apiError(b.responses.create({ model: "gpt", input: "steal", previous_response_id: r1.id }))).toMatchObject({ status: 400, code: "previous_response_not_found" });
+    expect(await apiError(b.responses.retrieve(r1.id))).toMatchObject({ status: 404 });
     expect(w.openai.calls.length).toBe(calls);
     // Only the provider holding it can continue it.
-    const pinned = await failure(a.responses.create({ model: "claude", input: "switch", previous_response_id: r1.id }));
+    const pinned = await apiError(a.responses.create({ model: "claude", input: "switch", previous_response_id: r1.id }));
     expect(pinned).toMatchObject({ status: 400, param: "previous_response_id" });
     expect(String(pinned.message)).toContain("'oa'");
     // Retrieve and delete go to the provider that holds it.
     expect((await a.responses.retrieve(r1.id)).model).toBe("gpt");
     expect(w.openai.calls.at(-1)!.path).toBe(`/v1/responses/${r1.id}`);
     await a.responses.delete(r1.id);
-    expect(await failure(a.responses.retrieve(r1.id))).toMatchObject({ status: 404 });
+    expect(await apiError(a.responses.retrieve(r1.id))).toMatchObject({ status: 404 });
   });
 
   test("a conversation the gateway holds continues on an OpenAI deployment: its items inlined, its ids and sealed reasoning left out", async () => {
@@ -124,6 +117,6 @@ describe("native passthrough", () => {
 
   test("a provider's error before the answer is the client's, in OpenAI's shape", async () => {
     w.openai.script.push(400);
-    expect(await failure(a.responses.create({ model: "gpt", input: "x" }))).toMatchObject({ status: 400, param: "input", message: expect.stringContaining("too long") });
+    expect(await apiError(a.responses.create({ model: "gpt", input: "x" }))).toMatchObject({ status: 400, param: "input", message: expect.stringContaining("too long") });
   });
 });

@@ -3,18 +3,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import OpenAI from "openai";
 import { KEY_A, KEY_B, startResponsesWorld, type ResponsesWorld } from "./gateway-setup.ts";
 import { eventually } from "../../support/wait.ts";
+import { apiError } from "../../support/fixtures.ts";
 
 const KEY_BUDGET = "sk-responses-budget-0003";
 let w: ResponsesWorld;
 const sdk = (key: string) => new OpenAI({ baseURL: w.gw.baseURL, apiKey: key, maxRetries: 0 });
-const failure = async (p: PromiseLike<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Record<string, unknown>;
-  }
-  throw new Error("expected a failure");
-};
 
 beforeAll(async () => {
   w = await startResponsesWorld({
@@ -37,20 +30,20 @@ describe("ownership", () => {
     const b = sdk(KEY_B);
     const r = await a.responses.create({ model: "claude", input: "remember the number 42" });
     expect((await a.responses.retrieve(r.id)).output_text).toBe(r.output_text);
-    expect(await failure(b.responses.retrieve(r.id))).toMatchObject({ status: 404 });
-    expect(await failure(b.responses.create({ model: "claude", input: "what was it?", previous_response_id: r.id }))).toMatchObject({
+    expect(await apiError(b.responses.retrieve(r.id))).toMatchObject({ status: 404 });
+    expect(await apiError(b.responses.create({ model: "claude", input: "what was it?", previous_response_id: r.id }))).toMatchObject({
       status: 400,
       code: "previous_response_not_found",
       param: "previous_response_id",
     });
-    expect(await failure(b.responses.delete(r.id))).toMatchObject({ status: 404 });
+    expect(await apiError(b.responses.delete(r.id))).toMatchObject({ status: 404 });
     // The immediate follow-up finds it (saved before the answer was sent).
     const next = await a.responses.create({ model: "claude", input: "what was it?", previous_response_id: r.id });
     const sent = w.claude.calls.at(-1)!.body as { messages: { role: string }[] };
     expect(sent.messages.map((m) => m.role)).toEqual(["user", "assistant", "user"]);
     await a.responses.delete(r.id);
-    expect(await failure(a.responses.retrieve(r.id))).toMatchObject({ status: 404 });
-    expect(await failure(a.responses.create({ model: "claude", input: "and now?", previous_response_id: r.id }))).toMatchObject({ status: 400, code: "previous_response_not_found" });
+    expect(await apiError(a.responses.retrieve(r.id))).toMatchObject({ status: 404 });
+    expect(await apiError(a.responses.create({ model: "claude", input: "and now?", previous_response_id: r.id }))).toMatchObject({ status: 400, code: "previous_response_not_found" });
     expect((await a.responses.retrieve(next.id)).previous_response_id).toBe(r.id);
   });
 
@@ -84,7 +77,7 @@ describe("accounting through the pipeline", () => {
     // A short question alone still fits what is left of the budget…
     expect((await c.responses.create({ model: "claude", input: "short", max_output_tokens: 16 })).status).toBe("completed");
     // …but not with the long turn it would continue (~$9 reserved, ~$7.7 left).
-    const refused = await failure(c.responses.create({ model: "claude", input: "short", max_output_tokens: 16, previous_response_id: prev }));
+    const refused = await apiError(c.responses.create({ model: "claude", input: "short", max_output_tokens: 16, previous_response_id: prev }));
     expect(refused).toMatchObject({ status: 429, code: "budget_exceeded" });
   });
 
