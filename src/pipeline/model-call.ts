@@ -307,8 +307,7 @@ export class ModelCall implements CallFinisher {
     if (meter.usage) return this.finish({ status, reported: meter.usage, ttfbMs: ttfb, error });
     // No usage: the client left (the provider call was aborted) or the provider never sent it. Charge what was read
     // and what was delivered — not zero, and not the whole completion allowance that never came.
-    const estimated = { prompt: this.sizing!.promptEstimate(), cached: 0, completion: deliveredTokens(meter), reasoning: 0 };
-    this.finish({ status, estimated, ttfbMs: ttfb, error });
+    this.finish({ status, estimated: this.estimate(deliveredTokens(meter)), ttfbMs: ttfb, error });
   }
 
   /** Ends the call with an error before any answer was sent (from the error handler): its answer in the route's dialect. */
@@ -327,8 +326,8 @@ export class ModelCall implements CallFinisher {
     const status = statusOf(error);
     // A provider that refused or broke before answering bills nothing; one the client walked away from, or that ran
     // out of time, has read the prompt.
-    const readPrompt = g !== null && (g.kind === "client_closed" || g.kind === "upstream_timeout") && this.sizing;
-    const estimated = readPrompt ? { prompt: this.sizing!.promptEstimate(), cached: 0, completion: 0, reasoning: 0 } : null;
+    const readPrompt = g !== null && (g.kind === "client_closed" || g.kind === "upstream_timeout");
+    const estimated = readPrompt ? this.estimate(0) : null;
     this.finish({ status, estimated, error: g ? `${g.kind}: ${g.message}` : "internal error" });
     const reason = g ? rejectionReason(g) : null;
     if (reason) this.deps.telemetry.obs.metrics.rejections[reason].value++;
@@ -348,7 +347,7 @@ export class ModelCall implements CallFinisher {
     const reported = o.reported ? saneUsage(o.reported) : null;
     const counts = reported ? countsOf(reported) : (o.estimated ?? null);
     // No event without a valid key (the auth refusal itself is counted in metrics and the log).
-    const cost = this.s.principal && !o.local ? this.usage.finish(o.status, counts ?? (o.keepReservation ? this.promptOnly() : null), reported ? "provider" : "estimated", o.ttfbMs ?? null) : null;
+    const cost = this.s.principal && !o.local ? this.usage.finish(o.status, counts ?? (o.keepReservation ? this.estimate(0) : null), reported ? "provider" : "estimated", o.ttfbMs ?? null) : null;
     const admission = this.admission;
     if (admission) {
       if (o.keepReservation) admission.settle(null, null);
@@ -365,9 +364,12 @@ export class ModelCall implements CallFinisher {
     logRequest(this.deps.logger, this.s, o.status, o.error === undefined ? undefined : { error: o.error });
   }
 
-  /** An answer without usage still read its prompt: the event says so (the budget keeps its reservation). */
-  private promptOnly(): TokenCounts | null {
-    return this.sizing ? { prompt: this.sizing.promptEstimate(), cached: 0, completion: 0, reasoning: 0 } : null;
+  /**
+   * What a call used by the gateway's own count, when the provider reported nothing: the prompt it sent and `completion`
+   * tokens delivered (an answer without usage, a client that left, a timeout). Null before the request was sized.
+   */
+  private estimate(completion: number): TokenCounts | null {
+    return this.sizing ? { prompt: this.sizing.promptEstimate(), cached: 0, completion, reasoning: 0 } : null;
   }
 
   /** The deployment that answered (or the model's first, before one did). */
