@@ -80,6 +80,20 @@ export async function readJson(res: Response, ctx: CallContext): Promise<unknown
   return (await readJsonText(res, ctx)).value;
 }
 
+/**
+ * The body of an answer to a stream request, when it is the stream asked for (`contentType`: SSE, or AWS's event
+ * stream). Checked before a first chunk is read, so a proxy answering JSON to a stream request fails as the provider's
+ * fault (502) that routing can still retry or fall back from; the unread body is released.
+ */
+export async function streamBody(res: Response, contentType = "text/event-stream"): Promise<ReadableStream<Uint8Array>> {
+  const type = res.headers.get("content-type") ?? "";
+  if (!res.body || !type.includes(contentType)) {
+    await res.body?.cancel().catch(() => {});
+    throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
+  }
+  return res.body;
+}
+
 /** readJson, and the text it was parsed from (for relaying the provider's own bytes). */
 export async function readJsonText(res: Response, ctx: CallContext): Promise<{ value: unknown; text: string }> {
   const text = await readBody(res, ctx, ctx.maxResponseBytes ?? DEFAULT_MAX_EVENT_SIZE, false);

@@ -1,6 +1,6 @@
 // Anthropic's own Messages API passed through: the client's body with the upstream model id, its beta and version headers.
 import { upstreamFailed } from "../../openai/errors.ts";
-import { readJson, upstreamFetch } from "../http.ts";
+import { readJson, upstreamFetch, streamBody } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, Provider } from "../types.ts";
 import { mapAnthropicError } from "./errors.ts";
 
@@ -52,13 +52,7 @@ export function anthropicNative(baseUrl: string, headers: Record<string, string>
     },
     async nativeStream(req, d, ctx) {
       const res = await post(messagesUrl, nativeBody(req, d, true), req, ctx);
-      const type = res.headers.get("content-type") ?? "";
-      // Checked before resolving, so a proxy answering JSON to a stream request can still be retried or fallen back from.
-      if (!res.body || !type.includes("text/event-stream")) {
-        await res.body?.cancel().catch(() => {});
-        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-      }
-      return res.body;
+      return streamBody(res);
     },
     async countTokens(req, d, ctx) {
       const { stream: _s, max_tokens: _m, ...rest } = req.body;

@@ -1,6 +1,5 @@
 // Anthropic Messages API provider: the only impure file of the adapter (headers, fetch, stream wiring).
-import { upstreamFailed } from "../../openai/errors.ts";
-import { readJson, translateSse, upstreamFetch } from "../http.ts";
+import { readJson, translateSse, upstreamFetch, streamBody } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
 import { mapAnthropicError } from "./errors.ts";
@@ -53,19 +52,14 @@ export const createAnthropicProvider: ProviderFactory = (name, config) => {
     },
     async stream(req, d, ctx) {
       const { res, structuredTool } = await post(req, d, ctx, true);
-      const type = res.headers.get("content-type") ?? "";
-      // Checked before resolving, so a proxy answering JSON to a stream request can still be retried or fallen back from.
-      if (!res.body || !type.includes("text/event-stream")) {
-        await res.body?.cancel().catch(() => {});
-        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-      }
+      const sse = await streamBody(res);
       const translator = createAnthropicStreamTranslator({
         id: `chatcmpl-${ctx.requestId}`,
         created: created(ctx),
         publicModel: ctx.publicModel,
         structuredTool,
       });
-      return translateSse(res.body, (ev) => parseAnthropicEvent(ev.data, ev.event), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
+      return translateSse(sse, (ev) => parseAnthropicEvent(ev.data, ev.event), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
     },
   };
 };

@@ -1,7 +1,7 @@
 // AWS Bedrock provider: the only impure file of the adapter (URLs, signing, fetch, event-stream wiring).
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
-import { readJson, upstreamFetch } from "../http.ts";
+import { readJson, upstreamFetch, streamBody } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
@@ -66,15 +66,7 @@ export const createBedrockProvider: ProviderFactory = (name, config) => {
     const headers = await authenticate({ url, headers: { ...extra, "content-type": "application/json", accept }, body: text });
     return upstreamFetch({ url, headers, body: text }, ctx, mapBedrockError);
   };
-  const eventStream = async (res: Response) => {
-    const type = res.headers.get("content-type") ?? "";
-    // Checked before resolving, so a proxy answering JSON to a stream request can still be retried or fallen back from.
-    if (!res.body || !type.includes(EVENT_STREAM)) {
-      await res.body?.cancel().catch(() => {});
-      throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-    }
-    return res.body;
-  };
+  const eventStream = (res: Response) => streamBody(res, EVENT_STREAM);
   const converseBody = async (original: ChatRequest, d: Deployment, ctx: CallContext) => {
     let req = usesLegacyFunctions(original) ? fromLegacyFunctions(original) : original;
     // Bedrock reads image bytes or S3 objects only; with fetching on, the gateway fetches URLs itself.

@@ -1,7 +1,6 @@
 // Gemini (Generative Language API v1beta) provider: the only impure file here — URLs, headers, fetch, stream wiring.
-import { upstreamFailed } from "../../openai/errors.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
-import { readJson, translateSse, upstreamFetch } from "../http.ts";
+import { readJson, translateSse, upstreamFetch, streamBody } from "../http.ts";
 import type { CallContext, Deployment, ProviderFactory } from "../types.ts";
 import { mapGeminiError } from "./errors.ts";
 import { geminiOutputCap, toGeminiRequest } from "./request.ts";
@@ -67,14 +66,10 @@ export const createGeminiProvider: ProviderFactory = (name, config) => {
     async stream(req, d, ctx) {
       const payload = await body(req, d, ctx);
       const res = await upstreamFetch({ url: geminiModelUrl(config.base_url, d.upstreamModel, true), headers, body: payload }, ctx, mapGeminiError);
-      const type = res.headers.get("content-type") ?? "";
-      if (!res.body || !type.includes("text/event-stream")) {
-        await res.body?.cancel().catch(() => {});
-        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-      }
+      const sse = await streamBody(res);
       // Blank data (a keep-alive) carries nothing to translate.
       const translator = createGeminiStreamTranslator(metaOf(ctx), ctx.warn);
-      return translateSse(res.body, (ev) => (ev.data.trim() === "" ? undefined : ev.data), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
+      return translateSse(sse, (ev) => (ev.data.trim() === "" ? undefined : ev.data), usesLegacyFunctions(req) ? legacyStreamTranslator(translator) : translator, ctx);
     },
     async embed(req, d, ctx) {
       const payload = JSON.stringify(toGeminiEmbedRequest(req, d.upstreamModel, ctx.warn));

@@ -2,7 +2,7 @@
 import type { ProviderConfig } from "../../config/schema.ts";
 import type { ChatCompletion, ChatRequest, EmbeddingsResponse } from "../../openai/schemas.ts";
 import { upstreamFailed } from "../../openai/errors.ts";
-import { type ErrorMapper, readJson, readJsonText, upstreamFetch } from "../http.ts";
+import { type ErrorMapper, readJson, readJsonText, upstreamFetch, streamBody } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, Provider, ProviderFactory, Warn } from "../types.ts";
 import { mapOpenAIError } from "./errors.ts";
 import { passthroughStream, type BlockFilter } from "./passthrough.ts";
@@ -82,14 +82,7 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
       return body;
     },
     async nativeStream(req, d, ctx) {
-      const res = await responses(req, d, ctx, true);
-      if (!res.body) throw upstreamFailed("The provider returned an empty stream.");
-      const type = res.headers.get("content-type") ?? "";
-      if (!type.includes("text/event-stream")) {
-        await res.body.cancel().catch(() => {});
-        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-      }
-      return res.body;
+      return streamBody(await responses(req, d, ctx, true));
     },
     async nativeResource(api, method, id, d, ctx) {
       if (api !== "responses" || !opts.responsesUrl) throw upstreamFailed(`This provider keeps no ${api} objects.`, { retryable: false });
@@ -109,14 +102,8 @@ export function openAICompatible(name: string, opts: OpenAICompatibleOptions): P
       return body;
     },
     async stream(req, d, ctx) {
-      const res = await post(req, d, ctx, true);
-      if (!res.body) throw upstreamFailed("The provider returned an empty stream.");
-      const type = res.headers.get("content-type") ?? "";
-      if (!type.includes("text/event-stream")) {
-        await res.body.cancel().catch(() => {});
-        throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-      }
-      return passthroughStream(res.body, ctx.publicModel, ctx, opts.streamFilter?.());
+      const body = await streamBody(await post(req, d, ctx, true));
+      return passthroughStream(body, ctx.publicModel, ctx, opts.streamFilter?.());
     },
     async embed(req, d, ctx) {
       // Passed through as the client sent it (base64 stays base64: OpenAI's own encoding), with the upstream model.

@@ -1,7 +1,7 @@
 // Google Vertex AI provider: Gemini (generateContent) and Claude (rawPredict) behind one service account; the only impure file here.
 import { upstreamFailed } from "../../openai/errors.ts";
 import type { ChatRequest } from "../../openai/schemas.ts";
-import { readJson, translateSse, upstreamFetch } from "../http.ts";
+import { readJson, translateSse, upstreamFetch, streamBody } from "../http.ts";
 import type { CallContext, Deployment, NativeRequest, ProviderFactory } from "../types.ts";
 import { fromLegacyFunctions, legacyStreamTranslator, toLegacyCompletion, usesLegacyFunctions } from "../legacy-functions.ts";
 import { imageFetchOptions, inlineImageUrls } from "../image-fetch.ts";
@@ -56,14 +56,7 @@ export const createVertexProvider: ProviderFactory = (name, config) => {
       }
     }
   };
-  const sseBody = async (res: Response) => {
-    const type = res.headers.get("content-type") ?? "";
-    if (!res.body || !type.includes("text/event-stream")) {
-      await res.body?.cancel().catch(() => {});
-      throw upstreamFailed(`The provider answered a stream request with '${type || "no content type"}'.`);
-    }
-    return res.body;
-  };
+  const sseBody = (res: Response) => streamBody(res);
   const prepare = async (original: ChatRequest, ctx: CallContext) => {
     const req = usesLegacyFunctions(original) ? fromLegacyFunctions(original) : original;
     return imageFetch ? inlineImageUrls(req, imageFetch, ctx) : req;
