@@ -18,6 +18,7 @@ import { checkMessagesBody } from "../shared/anthropic-sse.ts";
 import { baseModelId, isClaude } from "./models.ts";
 import { defaultMaxTokens } from "../anthropic/models.ts";
 import { isObj } from "../shared/json.ts";
+import { mapLimited } from "../shared/map-limited.ts";
 
 const EVENT_STREAM = "application/vnd.amazon.eventstream";
 /** Embedding calls in flight at once for one request (Titan embeds one text per call). */
@@ -100,15 +101,7 @@ export const createBedrockProvider: ProviderFactory = (name, config) => {
     },
     async embed(req, d, ctx) {
       const bodies = toBedrockEmbedBodies(req, d.upstreamModel, ctx.warn);
-      const answers: unknown[] = new Array(bodies.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < bodies.length) {
-          const i = next++;
-          answers[i] = await readJson(await post(d.upstreamModel, "invoke", bodies[i], ctx), ctx);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(EMBED_CONCURRENCY, bodies.length) }, worker));
+      const answers = await mapLimited(bodies, EMBED_CONCURRENCY, async (b) => readJson(await post(d.upstreamModel, "invoke", b, ctx), ctx));
       return fromBedrockEmbedResponses(answers, req, d.upstreamModel, ctx.publicModel);
     },
     speaks(api, d) {

@@ -21,6 +21,7 @@ import { mapVertexError } from "./errors.ts";
 import { toVertexClaudeBody, toVertexCountTokensBody, toVertexNativeBody } from "./claude.ts";
 import { fromVertexPredictResponses, toVertexPredictBodies } from "./embeddings.ts";
 import { isObj } from "../shared/json.ts";
+import { mapLimited } from "../shared/map-limited.ts";
 
 const EMBED_CONCURRENCY = 8;
 
@@ -108,15 +109,7 @@ export const createVertexProvider: ProviderFactory = (name, config) => {
     },
     async embed(req, d, ctx) {
       const bodies = toVertexPredictBodies(req, d.upstreamModel, ctx.warn);
-      const answers: unknown[] = new Array(bodies.length);
-      let next = 0;
-      const worker = async () => {
-        while (next < bodies.length) {
-          const i = next++;
-          answers[i] = await readJson(await post(url("google", d.upstreamModel, "predict"), bodies[i], ctx), ctx);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(EMBED_CONCURRENCY, bodies.length) }, worker));
+      const answers = await mapLimited(bodies, EMBED_CONCURRENCY, async (b) => readJson(await post(url("google", d.upstreamModel, "predict"), b, ctx), ctx));
       return fromVertexPredictResponses(answers, req, ctx.publicModel);
     },
     speaks(api, d) {

@@ -1,0 +1,15 @@
+// Several upstream calls for one request (an embeddings batch split one input per call), at most `limit` at a time.
+
+/** `fn` over every item, `limit` in flight at once, results in the items' order; the first failure rejects. */
+export async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
